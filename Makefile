@@ -1,0 +1,73 @@
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# The Lambda runtime is python3.12: the app is built and tested with CPython 3.12.
+PYTHON312 ?= $(shell scripts/find-python.sh 3.12 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV ?= dev
+ZIP := dist/lambda.zip
+TF := scripts/terraform.sh
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml lambda_src/requirements.txt
+	@test -n "$(PYTHON312)" || scripts/find-python.sh 3.12
+	$(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## create the Python 3.12 dev environment (.venv)
+
+.PHONY: lint
+lint: venv ## ruff (lint + format check) and terraform fmt -check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TF) fmt -check -recursive terraform
+
+.PHONY: validate
+validate: ## terraform init + validate of every module and environment (offline)
+	scripts/terraform-check.sh
+
+.PHONY: unit
+unit: venv ## unit tests (moto in-process, FastAPI TestClient)
+	$(PY) -m pytest tests/unit -q
+
+.PHONY: package
+package: venv ## build dist/lambda.zip reproducibly and print its size
+	$(PY) scripts/package_lambda.py
+
+.PHONY: local
+local: package ## start the local AWS target, apply terraform/envs/local, print how to call the API
+	scripts/local.sh up
+
+.PHONY: local-down
+local-down: ## stop the local AWS target
+	scripts/local.sh down
+
+.PHONY: e2e
+e2e: package ## end-to-end tests through the local API Gateway (starts and stops its own local target)
+	$(PY) -m pytest tests/e2e -q
+
+.PHONY: test
+test: lint validate unit e2e ## everything CI runs: lint, validate, unit and end-to-end tests
+
+.PHONY: deploy
+deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=dev|prod)
+	@test -f terraform/envs/$(ENV)/backend.hcl || \
+		{ echo "terraform/envs/$(ENV)/backend.hcl is missing: copy backend.hcl.example and fill it in"; exit 1; }
+	$(TF) -chdir=terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
+	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
+
+.PHONY: bench
+bench: package ## benchmarks: zip size, cold import time vs. a bare FastAPI + Mangum + boto3 app
+	$(PY) scripts/bench_cold_import.py
+
+.PHONY: clean
+clean: ## remove build output (keeps .venv and .local toolchains)
+	rm -rf dist .pytest_cache .ruff_cache

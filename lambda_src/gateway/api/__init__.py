@@ -1,0 +1,1 @@
+"""HTTP routes only: parse the request, call a service, shape the answer."""

@@ -1,0 +1,137 @@
+"""Domain errors, raised anywhere below the routes, and their one mapping to HTTP.
+
+Every error leaves the app as `{"error": {"code": ..., "message": ...}}`. Messages are written for
+clients; exception text from libraries never reaches them.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "internal_error"
+    message = "Internal error."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequestError(AppError):
+    status_code = 400
+    code = "bad_request"
+    message = "The request is not valid."
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+    message = "Authentication is required."
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "The resource already exists."
+
+
+class TooManyRequestsError(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests."
+
+
+class UpstreamError(AppError):
+    status_code = 502
+    code = "upstream_error"
+    message = "An upstream service failed."
+
+
+class UpstreamTimeoutError(AppError):
+    status_code = 504
+    code = "upstream_timeout"
+    message = "An upstream service did not answer in time."
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def _describe_validation_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
+    # Field locations and pydantic's messages only: the rejected input may be a password.
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        problems.append({"field": location, "problem": str(error.get("msg", "invalid"))})
+    message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems) or "The request is not valid."
+    return message, problems
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, problems = _describe_validation_errors(exc)
+        return JSONResponse(error_body("validation_error", message, {"problems": problems}), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "internal_error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        return JSONResponse(error_body("internal_error", "Internal error."), status_code=500)

@@ -1,0 +1,85 @@
+"""The one settings object, read from `GATEWAY_*` environment variables once per process."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GROUP_ADMIN = "Admin"
+GROUP_CREATING_BOT_ALLOWED = "CreatingBotAllowed"
+GROUP_PUBLISH_ALLOWED = "PublishAllowed"
+KNOWN_GROUPS = (GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+
+    environment: Literal["local", "test", "dev", "prod"] = "local"
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    # Only for the local AWS target: every boto3 client goes there instead of AWS.
+    aws_endpoint_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    identity_pool_id: str = ""
+    # Defaults to Cognito's public JWKS URL of the pool; locally the emulator serves it.
+    jwks_url: str | None = None
+
+    table_api_keys: str = "gateway-api-keys"
+    table_usage: str = "gateway-usage"
+    table_audit: str = "gateway-audit"
+    table_conversations: str = "gateway-conversations"
+    table_bots: str = "gateway-bots"
+
+    # Looked up by name at run time: the plan depends on the function through the API deployment.
+    usage_plan_name: str = ""
+
+    allowed_email_domains: list[str] = []
+    auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]
+
+    @field_validator("aws_endpoint_url", "jwks_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("allowed_email_domains")
+    @classmethod
+    def _lowercase_domains(cls, domains: list[str]) -> list[str]:
+        return [domain.strip().lower() for domain in domains if domain.strip()]
+
+    @field_validator("auto_join_groups")
+    @classmethod
+    def _known_groups(cls, groups: list[str]) -> list[str]:
+        unknown = sorted(set(groups) - set(KNOWN_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown groups {unknown}; known: {list(KNOWN_GROUPS)}")
+        return groups
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> "Settings":
+        if self.environment in ("dev", "prod"):
+            if self.aws_endpoint_url:
+                raise ValueError("aws_endpoint_url must not be set outside local and test environments")
+            if not (self.user_pool_id and self.user_pool_client_id):
+                raise ValueError("user_pool_id and user_pool_client_id are required in dev and prod")
+        return self
+
+    @property
+    def token_issuer(self) -> str:
+        """What Cognito writes into `iss` (moto uses the same form)."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def resolved_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.token_issuer}/.well-known/jwks.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,126 @@
+import json
+
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from gateway import __version__
+from gateway.errors import ConflictError
+from gateway.main import create_app, handler
+
+
+def test_health_answers_status_and_version(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": __version__}
+
+
+def test_every_response_carries_a_request_id(client):
+    assert len(client.get("/health").headers["x-request-id"]) >= 16
+
+
+def test_unknown_route_uses_the_error_shape(client):
+    response = client.get("/no-such-route")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+def test_wrong_method_is_405_in_the_error_shape(client):
+    response = client.post("/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+class _Secretive(BaseModel):
+    name: str = Field(min_length=3)
+    password: str = Field(min_length=12)
+
+
+def _app_with_test_routes():
+    app = create_app()
+    router = APIRouter()
+
+    @router.post("/echo")
+    def echo(body: _Secretive) -> dict:
+        return {"name": body.name}
+
+    @router.get("/conflict")
+    def conflict() -> dict:
+        raise ConflictError("That thing exists already.", code="thing_exists")
+
+    @router.get("/boom")
+    def boom() -> dict:
+        raise RuntimeError("database password is hunter2")
+
+    app.include_router(router)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_validation_errors_are_422_and_never_echo_the_input():
+    response = _app_with_test_routes().post("/echo", json={"name": "x", "password": "hunter2"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    fields = {problem["field"] for problem in error["details"]["problems"]}
+    assert fields == {"name", "password"}
+    assert "hunter2" not in response.text
+
+
+def test_domain_errors_map_to_their_status_and_code():
+    response = _app_with_test_routes().get("/conflict")
+    assert response.status_code == 409
+    assert response.json() == {"error": {"code": "thing_exists", "message": "That thing exists already."}}
+
+
+def test_unexpected_errors_are_500_without_details():
+    response = _app_with_test_routes().get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal_error", "message": "Internal error."}}
+    assert "hunter2" not in response.text
+
+
+def _api_gateway_event(path: str, request_id: str = "req-123") -> dict:
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"host": "example.execute-api.us-east-1.amazonaws.com"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id,
+            "stage": "local",
+            "path": f"/local{path}",
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "pytest"},
+            "httpMethod": "GET",
+            "resourcePath": "/{proxy+}",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+class _Context:
+    aws_request_id = "lambda-req"
+    function_name = "gateway"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def test_lambda_handler_serves_api_gateway_proxy_events(capsys):
+    result = handler(_api_gateway_event("/health", request_id="apigw-req-42"), _Context())
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"status": "ok", "version": __version__}
+    # API Gateway's request id correlates the response and the log line.
+    assert result["headers"]["x-request-id"] == "apigw-req-42"
+    access_lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "gateway.access" in line
+    ]
+    assert any(
+        line["request_id"] == "apigw-req-42" and line["path"] == "/health" and line["status"] == 200
+        for line in access_lines
+    )

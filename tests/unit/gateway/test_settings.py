@@ -1,0 +1,56 @@
+import pytest
+from pydantic import ValidationError
+
+from gateway.settings import Settings
+
+
+def test_defaults_derive_issuer_and_jwks_from_region_and_pool(monkeypatch):
+    monkeypatch.setenv("GATEWAY_REGION", "eu-west-1")
+    monkeypatch.setenv("GATEWAY_USER_POOL_ID", "eu-west-1_Abc123")
+    settings = Settings()
+    assert settings.token_issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123"
+    assert settings.resolved_jwks_url == f"{settings.token_issuer}/.well-known/jwks.json"
+
+
+def test_jwks_override_wins(monkeypatch):
+    monkeypatch.setenv("GATEWAY_USER_POOL_ID", "us-east-1_x")
+    monkeypatch.setenv("GATEWAY_JWKS_URL", "http://127.0.0.1:4566/us-east-1_x/.well-known/jwks.json/")
+    assert Settings().resolved_jwks_url == "http://127.0.0.1:4566/us-east-1_x/.well-known/jwks.json"
+
+
+def test_lists_come_from_json_and_domains_are_lowercased(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ALLOWED_EMAIL_DOMAINS", '["Example.COM", " corp.example.org "]')
+    monkeypatch.setenv("GATEWAY_AUTO_JOIN_GROUPS", '["CreatingBotAllowed", "PublishAllowed"]')
+    settings = Settings()
+    assert settings.allowed_email_domains == ["example.com", "corp.example.org"]
+    assert settings.auto_join_groups == ["CreatingBotAllowed", "PublishAllowed"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GATEWAY_AUTO_JOIN_GROUPS", '["Superusers"]'),
+        ("GATEWAY_REGION", "mars"),
+        ("GATEWAY_AWS_ENDPOINT_URL", "localhost:4566"),
+        ("GATEWAY_ENVIRONMENT", "staging"),
+    ],
+)
+def test_bad_values_are_refused_at_start(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_production_refuses_an_endpoint_override(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "prod")
+    monkeypatch.setenv("GATEWAY_USER_POOL_ID", "us-east-1_x")
+    monkeypatch.setenv("GATEWAY_USER_POOL_CLIENT_ID", "client")
+    monkeypatch.setenv("GATEWAY_AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    with pytest.raises(ValidationError, match="aws_endpoint_url"):
+        Settings()
+
+
+def test_production_requires_the_user_pool(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "prod")
+    with pytest.raises(ValidationError, match="user_pool_id"):
+        Settings()
