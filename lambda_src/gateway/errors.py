@@ -14,6 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
+# The stable code of the error a request ended with, for the audit trail (request.scope["state"]).
+ERROR_CODE_STATE_KEY = "error_code"
+
 
 class AppError(Exception):
     status_code = 500
@@ -113,25 +116,30 @@ def _describe_validation_errors(exc: RequestValidationError) -> tuple[str, list[
     return message, problems
 
 
+def _respond(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    request.scope.setdefault("state", {})[ERROR_CODE_STATE_KEY] = body["error"]["code"]
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
-        )
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return _respond(request, exc.status_code, error_body(exc.code, exc.message, exc.details), exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, problems = _describe_validation_errors(exc)
-        return JSONResponse(error_body("validation_error", message, {"problems": problems}), status_code=422)
+        return _respond(request, 422, error_body("validation_error", message, {"problems": problems}))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "internal_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return _respond(request, exc.status_code, error_body(code, message), exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
-        return JSONResponse(error_body("internal_error", "Internal error."), status_code=500)
+        return _respond(request, 500, error_body("internal_error", "Internal error."))

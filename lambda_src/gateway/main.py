@@ -3,11 +3,12 @@
 from fastapi import FastAPI
 from mangum import Mangum
 
-from gateway import __version__
-from gateway.api import health
+from gateway import __version__, deps
+from gateway.api import auth, health, me
 from gateway.errors import install_error_handlers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
+from gateway.services.audit import AuditMiddleware
 from gateway.settings import get_settings
 
 
@@ -16,8 +17,11 @@ def create_app() -> FastAPI:
     configure_logging(settings.log_level)
     app = FastAPI(title="Bedrock Gateway", version=__version__)
     install_error_handlers(app)
+    # Added last runs first: the request id exists before the audit event is written.
+    app.add_middleware(AuditMiddleware, service_factory=deps.audit_service)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health.router)
+    for router in (health.router, auth.router, me.router):
+        app.include_router(router)
     return app
 
 

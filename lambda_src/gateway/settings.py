@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Looked up by name at run time: the plan depends on the function through the API deployment.
     usage_plan_name: str = ""
 
+    max_api_keys_per_user: int = Field(default=5, ge=1, le=100)
+    audit_retention_days: int = Field(default=400, ge=1)
+
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]
 

@@ -1,0 +1,85 @@
+"""Sign-up and sessions: register, login, refresh, logout."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from gateway import deps
+from gateway.auth.dependencies import CurrentUser
+from gateway.services.audit import Audit
+from gateway.services.identity import IdentityService
+
+router = APIRouter(tags=["auth"])
+Identity = Annotated[IdentityService, Depends(deps.identity_service)]
+
+
+class RegisterRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=8, max_length=256)
+    fullname: str = Field(min_length=1, max_length=128)
+
+
+class RegisterResponse(BaseModel):
+    user_id: str
+    email: str
+    groups: list[str]
+    api_key_id: str
+    api_key: str = Field(description="Shown once, never again.")
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=8192)
+
+
+class TokenResponse(BaseModel):
+    id_token: str
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, name="auth.register")
+def register(body: RegisterRequest, identity: Identity, audit: Audit) -> RegisterResponse:
+    audit.subject = body.email.strip().lower()
+    registration = identity.register(body.email, body.password, body.fullname)
+    audit.user_id = registration.user_id
+    audit.resource = f"user/{registration.user_id}"
+    return RegisterResponse(
+        user_id=registration.user_id,
+        email=registration.email,
+        groups=registration.groups,
+        api_key_id=registration.api_key.key_id,
+        api_key=registration.api_key_value,
+    )
+
+
+@router.post("/login", name="auth.login")
+def login(body: LoginRequest, identity: Identity, audit: Audit) -> TokenResponse:
+    audit.subject = body.email.strip().lower()
+    tokens = identity.login(body.email, body.password)
+    return TokenResponse(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+@router.post("/refresh", name="auth.refresh")
+def refresh(body: RefreshRequest, identity: Identity) -> TokenResponse:
+    tokens = identity.refresh(body.refresh_token)
+    return TokenResponse(
+        id_token=tokens.id_token, access_token=tokens.access_token, expires_in=tokens.expires_in
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, name="auth.logout")
+def logout(user: CurrentUser, identity: Identity) -> None:
+    identity.logout(user)

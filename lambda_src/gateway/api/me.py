@@ -1,0 +1,77 @@
+"""The caller: profile and API keys."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from gateway import deps
+from gateway.auth.dependencies import CurrentUser, TokenUser
+from gateway.repositories.api_keys import ApiKeyRecord
+from gateway.services.api_keys import ApiKeyService
+from gateway.services.audit import Audit
+from gateway.services.identity import IdentityService
+
+router = APIRouter(prefix="/me", tags=["me"])
+Identity = Annotated[IdentityService, Depends(deps.identity_service)]
+ApiKeys = Annotated[ApiKeyService, Depends(deps.api_key_service)]
+
+
+class ProfileResponse(BaseModel):
+    user_id: str
+    email: str | None
+    fullname: str | None
+    groups: list[str]
+    effective_groups: list[str]
+    preferred_role: str | None
+    permissions: list[str]
+
+
+class ApiKeyResponse(BaseModel):
+    key_id: str
+    state: str
+    created_at: str
+    last_used_at: str | None = None
+    revoked_at: str | None = None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> "ApiKeyResponse":
+        return cls(
+            key_id=record.key_id,
+            state=record.state,
+            created_at=record.created_at,
+            last_used_at=record.last_used_at,
+            revoked_at=record.revoked_at,
+        )
+
+
+class ApiKeyListResponse(BaseModel):
+    api_keys: list[ApiKeyResponse]
+
+
+class NewApiKeyResponse(ApiKeyResponse):
+    api_key: str = Field(description="Shown once, never again.")
+
+
+@router.get("", name="me.profile")
+def profile(user: CurrentUser, identity: Identity) -> ProfileResponse:
+    return ProfileResponse(**vars(identity.profile(user)))
+
+
+# Key management needs a token but no key: a user whose keys are all revoked can make a new one.
+@router.get("/api-keys", name="me.api_keys.list")
+def list_api_keys(user: TokenUser, api_keys: ApiKeys) -> ApiKeyListResponse:
+    return ApiKeyListResponse(api_keys=[ApiKeyResponse.of(record) for record in api_keys.list(user.user_id)])
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, name="me.api_keys.create")
+def create_api_key(user: TokenUser, api_keys: ApiKeys, audit: Audit) -> NewApiKeyResponse:
+    record, value = api_keys.create(user.user_id)
+    audit.resource = f"api-key/{record.key_id}"
+    return NewApiKeyResponse(**ApiKeyResponse.of(record).model_dump(), api_key=value)
+
+
+@router.delete("/api-keys/{key_id}", name="me.api_keys.revoke")
+def revoke_api_key(key_id: str, user: TokenUser, api_keys: ApiKeys, audit: Audit) -> ApiKeyResponse:
+    audit.resource = f"api-key/{key_id}"
+    return ApiKeyResponse.of(api_keys.revoke(user.user_id, key_id))

@@ -1,0 +1,38 @@
+"""boto3 clients, created once per process with the settings' region and (locally) endpoint."""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from gateway.settings import get_settings
+
+# Fail fast enough to answer before API Gateway's 29 s integration timeout.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    settings = get_settings()
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CLIENT_CONFIG,
+    )
+
+
+@cache
+def table(name: str) -> Any:
+    settings = get_settings()
+    resource = boto3.session.Session().resource(
+        "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=_CLIENT_CONFIG
+    )
+    return resource.Table(name)
+
+
+def reset_clients() -> None:
+    """For tests: forget clients made under other settings."""
+    client.cache_clear()
+    table.cache_clear()

@@ -1,0 +1,227 @@
+"""Cognito user pool calls, with Cognito's errors translated into the gateway's domain errors."""
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gateway.auth.groups import GroupInfo
+from gateway.aws import client
+from gateway.errors import (
+    AppError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    UnauthorizedError,
+    UpstreamError,
+)
+
+
+class InvalidCredentialsError(UnauthorizedError):
+    code = "invalid_credentials"
+    # The same answer for a wrong password and an unknown user: nobody learns who has an account.
+    message = "The email or password is wrong."
+
+
+class UserDisabledError(ForbiddenError):
+    code = "user_disabled"
+    message = "This account is disabled."
+
+
+class UserExistsError(ConflictError):
+    code = "user_exists"
+    message = "An account with this email exists already."
+
+
+class InvalidPasswordError(BadRequestError):
+    code = "invalid_password"
+
+
+class InvalidRefreshTokenError(UnauthorizedError):
+    code = "invalid_token"
+    message = "The refresh token is invalid, expired or revoked."
+
+
+class UserNotFoundError(AppError):
+    status_code = 404
+    code = "user_not_found"
+    message = "No such user."
+
+
+@dataclass(frozen=True)
+class Tokens:
+    id_token: str
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user_id: str
+    email: str | None
+    fullname: str | None
+    enabled: bool
+    status: str
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _upstream(exc: ClientError) -> UpstreamError:
+    return UpstreamError("The identity service failed.", code="identity_error")
+
+
+class CognitoUserPool:
+    def __init__(self, user_pool_id: str, client_id: str) -> None:
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+
+    @property
+    def _idp(self) -> Any:
+        return client("cognito-idp")
+
+    @cached_property
+    def password_rules(self) -> str:
+        """The pool's password policy in words, read once per process."""
+        try:
+            policy = self._idp.describe_user_pool(UserPoolId=self.user_pool_id)["UserPool"]["Policies"][
+                "PasswordPolicy"
+            ]
+        except (ClientError, KeyError):
+            return "The password does not meet the password policy."
+        needs = [
+            label
+            for flag, label in (
+                ("RequireUppercase", "an upper-case letter"),
+                ("RequireLowercase", "a lower-case letter"),
+                ("RequireNumbers", "a number"),
+                ("RequireSymbols", "a symbol"),
+            )
+            if policy.get(flag)
+        ]
+        rules = f"at least {policy.get('MinimumLength', 8)} characters"
+        if needs:
+            rules += ", with " + ", ".join(needs)
+        return f"The password must have {rules}."
+
+    def sign_up(self, email: str, password: str, fullname: str) -> str:
+        try:
+            response = self._idp.sign_up(
+                ClientId=self.client_id,
+                Username=email,
+                Password=password,
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": fullname}],
+            )
+        except ClientError as exc:
+            code = _code(exc)
+            if code == "UsernameExistsException":
+                raise UserExistsError() from exc
+            if code == "InvalidPasswordException":
+                raise InvalidPasswordError(self.password_rules) from exc
+            if code == "InvalidParameterException":
+                raise BadRequestError("The email or name is not accepted.", code="invalid_email") from exc
+            if code == "UserLambdaValidationException":
+                # The pre-sign-up trigger refused: on AWS this is the domain rule.
+                raise ForbiddenError("This email domain may not sign up.", code="domain_not_allowed") from exc
+            raise _upstream(exc) from exc
+        return str(response["UserSub"])
+
+    def confirm(self, username: str) -> None:
+        self._call("admin_confirm_sign_up", Username=username)
+        self._call(
+            "admin_update_user_attributes",
+            Username=username,
+            UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+        )
+
+    def add_to_group(self, username: str, group: str) -> None:
+        self._call("admin_add_user_to_group", Username=username, GroupName=group)
+
+    def delete_user(self, username: str) -> None:
+        self._call("admin_delete_user", Username=username)
+
+    def sign_out_everywhere(self, username: str) -> None:
+        self._call("admin_user_global_sign_out", Username=username)
+
+    def login(self, email: str, password: str) -> Tokens:
+        try:
+            response = self._idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except ClientError as exc:
+            code = _code(exc)
+            message = exc.response.get("Error", {}).get("Message", "")
+            if code == "NotAuthorizedException" and "disabled" in message.lower():
+                raise UserDisabledError() from exc
+            if code in ("NotAuthorizedException", "UserNotFoundException"):
+                raise InvalidCredentialsError() from exc
+            if code == "UserNotConfirmedException":
+                raise ForbiddenError("This account is not confirmed yet.", code="user_not_confirmed") from exc
+            if code == "PasswordResetRequiredException":
+                raise ForbiddenError("A password reset is required.", code="password_reset_required") from exc
+            raise _upstream(exc) from exc
+        return self._tokens(response)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        try:
+            response = self._idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except ClientError as exc:
+            if _code(exc) in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
+                raise InvalidRefreshTokenError() from exc
+            raise _upstream(exc) from exc
+        return self._tokens(response)
+
+    def get_user(self, username: str) -> UserProfile:
+        response = self._call("admin_get_user", Username=username)
+        attributes = {a["Name"]: a["Value"] for a in response.get("UserAttributes", [])}
+        return UserProfile(
+            user_id=attributes.get("sub", username),
+            email=attributes.get("email"),
+            fullname=attributes.get("name"),
+            enabled=bool(response.get("Enabled", True)),
+            status=str(response.get("UserStatus", "")),
+        )
+
+    def groups_of(self, username: str) -> list[GroupInfo]:
+        groups: list[GroupInfo] = []
+        request: dict[str, Any] = {"Username": username}
+        while True:
+            response = self._call("admin_list_groups_for_user", **request)
+            groups.extend(
+                GroupInfo(name=g["GroupName"], precedence=g.get("Precedence"), role_arn=g.get("RoleArn"))
+                for g in response.get("Groups", [])
+            )
+            if not response.get("NextToken"):
+                return groups
+            request["NextToken"] = response["NextToken"]
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._idp, operation)(UserPoolId=self.user_pool_id, **kwargs)
+        except ClientError as exc:
+            if _code(exc) == "UserNotFoundException":
+                raise UserNotFoundError() from exc
+            raise _upstream(exc) from exc
+
+    @staticmethod
+    def _tokens(response: dict[str, Any]) -> Tokens:
+        result = response.get("AuthenticationResult")
+        if not result:  # a challenge (e.g. NEW_PASSWORD_REQUIRED) this API does not handle
+            raise ForbiddenError(
+                "This account must complete a sign-in challenge first.", code="challenge_required"
+            )
+        return Tokens(
+            id_token=result["IdToken"],
+            access_token=result["AccessToken"],
+            refresh_token=result.get("RefreshToken"),
+            expires_in=int(result.get("ExpiresIn", 3600)),
+        )

@@ -1,0 +1,164 @@
+"""API keys and sign-out markers in DynamoDB. Only a SHA-256 of a key's value is ever stored.
+
+Items (table `api_keys`):
+  KEY#<key id> / KEY        the key: owner, hash, state, times; gsi1 = USER#<owner> for listing
+  HASH#<sha256> / HASH      lookup by value: key id, owner, state (kept in step in one transaction)
+  USER#<user id> / SESSION  signed_out_at: tokens issued before it are refused
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from gateway.aws import client, table
+from gateway.errors import NotFoundError
+
+ACTIVE = "active"
+REVOKED = "revoked"
+_SERIALIZER = TypeSerializer()
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    owner_id: str
+    key_hash: str
+    state: str
+    created_at: str
+    last_used_at: str | None = None
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state == ACTIVE
+
+
+def _record(item: dict[str, Any]) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=item["key_id"],
+        owner_id=item["owner_id"],
+        key_hash=item["key_hash"],
+        state=item["state"],
+        created_at=item["created_at"],
+        last_used_at=item.get("last_used_at"),
+        revoked_at=item.get("revoked_at"),
+    )
+
+
+class ApiKeyRepository:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return table(self._table_name)
+
+    def add(self, record: ApiKeyRecord) -> None:
+        key_item = {
+            "pk": f"KEY#{record.key_id}",
+            "sk": "KEY",
+            "gsi1pk": f"USER#{record.owner_id}",
+            "gsi1sk": f"KEY#{record.created_at}#{record.key_id}",
+            "key_id": record.key_id,
+            "owner_id": record.owner_id,
+            "key_hash": record.key_hash,
+            "state": record.state,
+            "created_at": record.created_at,
+        }
+        hash_item = {
+            "pk": f"HASH#{record.key_hash}",
+            "sk": "HASH",
+            "key_id": record.key_id,
+            "owner_id": record.owner_id,
+            "key_hash": record.key_hash,
+            "state": record.state,
+            "created_at": record.created_at,
+        }
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table_name,
+                        "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for item in (key_item, hash_item)
+            ]
+        )
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        item = self._table.get_item(Key={"pk": f"KEY#{key_id}", "sk": "KEY"}, ConsistentRead=True).get("Item")
+        return _record(item) if item else None
+
+    def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        item = self._table.get_item(Key={"pk": f"HASH#{key_hash}", "sk": "HASH"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return _record(item) if item else None
+
+    def list_for_owner(self, owner_id: str) -> list[ApiKeyRecord]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(f"USER#{owner_id}")
+            & Key("gsi1sk").begins_with("KEY#"),
+        }
+        while True:
+            page = self._table.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_record(item) for item in items]
+
+    def revoke(self, record: ApiKeyRecord, revoked_at: str) -> None:
+        values = {":revoked": _SERIALIZER.serialize(REVOKED), ":at": _SERIALIZER.serialize(revoked_at)}
+        try:
+            client("dynamodb").transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table_name,
+                            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                            "UpdateExpression": "SET #state = :revoked, revoked_at = :at",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeNames": {"#state": "state"},
+                            "ExpressionAttributeValues": values,
+                        }
+                    }
+                    for pk, sk in ((f"KEY#{record.key_id}", "KEY"), (f"HASH#{record.key_hash}", "HASH"))
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise NotFoundError("No such API key.", code="api_key_not_found") from exc
+            raise
+
+    def touch(self, key_id: str, used_at: str, not_since: str) -> None:
+        """Record use, at most once per interval (a write per request would cost more than it tells)."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"KEY#{key_id}", "sk": "KEY"},
+                UpdateExpression="SET last_used_at = :now",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(last_used_at) OR last_used_at < :since)",
+                ExpressionAttributeValues={":now": used_at, ":since": not_since},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def signed_out_at(self, user_id: str) -> int:
+        item = self._table.get_item(Key={"pk": f"USER#{user_id}", "sk": "SESSION"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return int(item["signed_out_at"]) if item else 0
+
+    def mark_signed_out(self, user_id: str, at_epoch_seconds: int) -> None:
+        self._table.put_item(
+            Item={"pk": f"USER#{user_id}", "sk": "SESSION", "signed_out_at": at_epoch_seconds}
+        )

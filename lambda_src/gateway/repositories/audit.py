@@ -1,0 +1,54 @@
+"""Audit events in DynamoDB, newest first per user, and per day for the admin reports.
+
+Items (table `audit`): USER#<user id> / <iso time>#<event id>; gsi1 = DAY#<yyyy-mm-dd>.
+Events expire after the retention period through the table's TTL attribute `expires_at`.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gateway.aws import table
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    event_id: str
+    timestamp: str  # ISO 8601, UTC, millisecond precision: sorts as text
+    user_id: str | None
+    action: str
+    resource: str | None
+    ip_address: str | None
+    user_agent: str | None
+    success: bool
+    error: str | None
+    request_id: str | None = None
+    subject: str | None = None  # who the action was about, when not the caller (e.g. a login email)
+
+
+class AuditRepository:
+    def __init__(self, table_name: str, retention_days: int) -> None:
+        self._table_name = table_name
+        self._retention_seconds = retention_days * 86400
+
+    def add(self, event: AuditEvent, now_epoch: int) -> None:
+        item: dict[str, Any] = {k: v for k, v in asdict(event).items() if v is not None}
+        item.update(
+            pk=f"USER#{event.user_id or ANONYMOUS}",
+            sk=f"{event.timestamp}#{event.event_id}",
+            gsi1pk=f"DAY#{event.timestamp[:10]}",
+            gsi1sk=f"{event.timestamp}#{event.event_id}",
+            expires_at=now_epoch + self._retention_seconds,
+        )
+        table(self._table_name).put_item(Item=item)
+
+    def list_for_user(self, user_id: str, limit: int = 100) -> list[AuditEvent]:
+        page = table(self._table_name).query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": f"USER#{user_id}"},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        fields = AuditEvent.__dataclass_fields__
+        return [AuditEvent(**{k: item.get(k) for k in fields}) for item in page.get("Items", [])]

@@ -1,0 +1,86 @@
+"""Per-user API keys: the value is shown once, only its hash is kept, revocation is immediate."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from gateway.clock import iso, utcnow
+from gateway.errors import BadRequestError, ForbiddenError, NotFoundError
+from gateway.providers.api_gateway import ApiGatewayKeys
+from gateway.repositories.api_keys import ACTIVE, ApiKeyRecord, ApiKeyRepository
+
+KEY_VALUE_BYTES = 30  # 40 URL-safe characters; API Gateway wants at least 20
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class InvalidApiKeyError(ForbiddenError):
+    code = "invalid_api_key"
+    message = "The API key is missing, revoked or not yours."
+
+
+def hash_key(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class ApiKeyService:
+    def __init__(self, repository: ApiKeyRepository, gateway: ApiGatewayKeys, max_active_keys: int) -> None:
+        self._repository = repository
+        self._gateway = gateway
+        self._max_active_keys = max_active_keys
+
+    def create(self, owner_id: str) -> tuple[ApiKeyRecord, str]:
+        """A new key in the usage plan and its record; returns the record and the value (shown once)."""
+        active = [record for record in self._repository.list_for_owner(owner_id) if record.active]
+        if len(active) >= self._max_active_keys:
+            raise BadRequestError(
+                f"At most {self._max_active_keys} active API keys per user: revoke one first.",
+                code="api_key_limit",
+            )
+        value = secrets.token_urlsafe(KEY_VALUE_BYTES)
+        created_at = iso(utcnow())
+        key_id = self._gateway.create(
+            name=f"user-{owner_id}-{created_at.replace(':', '').replace('.', '')}",
+            value=value,
+            description=f"API key of user {owner_id}",
+        )
+        record = ApiKeyRecord(
+            key_id=key_id, owner_id=owner_id, key_hash=hash_key(value), state=ACTIVE, created_at=created_at
+        )
+        try:
+            self._repository.add(record)
+        except Exception:
+            self._gateway.delete(key_id)  # no gateway key without its record
+            raise
+        return record, value
+
+    def list(self, owner_id: str) -> list[ApiKeyRecord]:
+        return sorted(self._repository.list_for_owner(owner_id), key=lambda r: r.created_at, reverse=True)
+
+    def revoke(self, owner_id: str, key_id: str) -> ApiKeyRecord:
+        record = self._repository.get(key_id)
+        if record is None or record.owner_id != owner_id:
+            raise NotFoundError("No such API key.", code="api_key_not_found")
+        if record.active:
+            # The record first: the app refuses the key at once, whatever the gateway's cache does.
+            self._repository.revoke(record, iso(utcnow()))
+            self._gateway.disable(key_id)
+        return self._repository.get(key_id) or record
+
+    def revoke_all(self, owner_id: str) -> int:
+        revoked = 0
+        for record in self._repository.list_for_owner(owner_id):
+            if record.active:
+                self.revoke(owner_id, record.key_id)
+                revoked += 1
+        return revoked
+
+    def resolve(self, value: str | None) -> ApiKeyRecord:
+        """The active key with this value, or InvalidApiKeyError."""
+        if not value:
+            raise InvalidApiKeyError()
+        record = self._repository.find_by_hash(hash_key(value))
+        if record is None or not record.active:
+            raise InvalidApiKeyError()
+        now = utcnow()
+        self._repository.touch(record.key_id, iso(now), iso(now - LAST_USED_RESOLUTION))
+        return record

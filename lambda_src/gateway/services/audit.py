@@ -1,0 +1,120 @@
+"""The audit trail: one event per user action, written in one place.
+
+`AuditMiddleware` writes an event for every request that reached a route, named after the route
+(`name=` on the decorator), with the caller, IP, user agent, outcome and error code. Routes add what
+only they know (the resource, the subject of a failed login) through the `Audit` dependency, so a
+new route cannot forget to be audited. Routes in `UNAUDITED_ROUTES` are not user actions.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.clock import iso, utcnow
+from gateway.errors import ERROR_CODE_STATE_KEY
+from gateway.logs import request_id_var
+from gateway.repositories.audit import AuditEvent, AuditRepository
+
+logger = logging.getLogger(__name__)
+
+UNAUDITED_ROUTES = frozenset({"health", "openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"})
+STATE_KEY = "audit"
+
+
+@dataclass
+class AuditContext:
+    """What the route knows about the action; the middleware adds the rest."""
+
+    user_id: str | None = None
+    resource: str | None = None
+    subject: str | None = None
+    error: str | None = None
+    action: str | None = None  # overrides the route name where one route serves several actions
+
+
+def audit_context(request: Request) -> AuditContext:
+    state = request.scope.setdefault("state", {})
+    if STATE_KEY not in state:
+        state[STATE_KEY] = AuditContext()
+    return state[STATE_KEY]
+
+
+Audit = Annotated[AuditContext, Depends(audit_context)]
+
+
+def _client_details(scope: Scope) -> tuple[str | None, str | None]:
+    event = scope.get("aws.event") or {}
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    headers = {
+        key.decode().lower(): value.decode(errors="replace") for key, value in scope.get("headers", [])
+    }
+    client = scope.get("client")
+    ip_address = identity.get("sourceIp") or (client[0] if client else None)
+    user_agent = identity.get("userAgent") or headers.get("user-agent")
+    return ip_address, user_agent
+
+
+class AuditService:
+    def __init__(self, repository: AuditRepository) -> None:
+        self._repository = repository
+
+    def record(self, event: AuditEvent) -> None:
+        # An audit write that fails must not turn a served request into an error; it is logged
+        # (without the event's content) so that operators see the gap.
+        try:
+            self._repository.add(event, int(time.time()))
+        except Exception:
+            logger.exception("audit event not written", extra={"action": event.action})
+
+    def from_request(self, scope: Scope, status: int) -> AuditEvent | None:
+        route = scope.get("route")
+        if route is None or getattr(route, "name", None) in UNAUDITED_ROUTES:
+            return None
+        state = scope.get("state") or {}
+        context: AuditContext = state.get(STATE_KEY) or AuditContext()
+        ip_address, user_agent = _client_details(scope)
+        success = status < 400
+        return AuditEvent(
+            event_id=uuid.uuid4().hex,
+            timestamp=iso(utcnow()),
+            user_id=context.user_id,
+            action=context.action or route.name,
+            resource=context.resource,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            success=success,
+            error=None if success else (context.error or state.get(ERROR_CODE_STATE_KEY) or f"http_{status}"),
+            request_id=request_id_var.get(),
+            subject=context.subject,
+        )
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, service_factory: Any) -> None:
+        self.app = app
+        self.service_factory = service_factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture_status)
+        finally:
+            service: AuditService = self.service_factory()
+            event = service.from_request(scope, status)
+            if event is not None:
+                service.record(event)

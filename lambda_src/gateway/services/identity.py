@@ -1,0 +1,128 @@
+"""Sign-up, login, refresh, logout and the caller's profile."""
+
+import re
+import time
+from dataclasses import dataclass
+
+from gateway.auth.groups import effective_groups, permissions_for, preferred_role
+from gateway.auth.principal import Principal
+from gateway.errors import BadRequestError, ForbiddenError
+from gateway.providers.cognito import CognitoUserPool, Tokens
+from gateway.repositories.api_keys import ApiKeyRecord, ApiKeyRepository
+from gateway.services.api_keys import ApiKeyService
+
+# Deliberately strict: one @, a dotted domain of letters, digits and hyphens.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+class DomainNotAllowedError(ForbiddenError):
+    code = "domain_not_allowed"
+    message = "Sign-up is limited to the organisation's email domains."
+
+
+def normalise_email(email: str) -> str:
+    """Trimmed and lower-cased: one account per mailbox, whatever case people type it in."""
+    candidate = email.strip()
+    if len(candidate) > 254 or not _EMAIL.match(candidate):
+        raise BadRequestError("The email address is not valid.", code="invalid_email")
+    return candidate.lower()
+
+
+def email_domain_allowed(email: str, allowed_domains: list[str]) -> bool:
+    """Exact, case-insensitive match of the whole domain: `a@evil.com.example.com` is not `example.com`."""
+    if not allowed_domains:
+        return True
+    domain = email.rpartition("@")[2].lower()
+    return domain in {allowed.lower() for allowed in allowed_domains}
+
+
+@dataclass(frozen=True)
+class Registration:
+    user_id: str
+    email: str
+    groups: list[str]
+    api_key: ApiKeyRecord
+    api_key_value: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    email: str | None
+    fullname: str | None
+    groups: list[str]
+    effective_groups: list[str]
+    preferred_role: str | None
+    permissions: list[str]
+
+
+class IdentityService:
+    def __init__(
+        self,
+        user_pool: CognitoUserPool,
+        api_keys: ApiKeyService,
+        sessions: ApiKeyRepository,
+        *,
+        allowed_email_domains: list[str],
+        auto_join_groups: list[str],
+    ) -> None:
+        self._pool = user_pool
+        self._api_keys = api_keys
+        self._sessions = sessions
+        self._allowed_domains = allowed_email_domains
+        self._auto_join_groups = auto_join_groups
+
+    def register(self, email: str, password: str, fullname: str) -> Registration:
+        email = normalise_email(email)
+        if not email_domain_allowed(email, self._allowed_domains):
+            raise DomainNotAllowedError()
+        user_id = self._pool.sign_up(email, password, fullname)
+        try:
+            self._pool.confirm(user_id)
+            for group in self._auto_join_groups:
+                self._pool.add_to_group(user_id, group)
+            record, value = self._api_keys.create(user_id)
+        except Exception:
+            # No half-made accounts: without its key the account could not be used anyway.
+            self._pool.delete_user(user_id)
+            raise
+        return Registration(
+            user_id=user_id,
+            email=email,
+            groups=sorted(self._auto_join_groups),
+            api_key=record,
+            api_key_value=value,
+        )
+
+    def login(self, email: str, password: str) -> Tokens:
+        return self._pool.login(email.strip().lower(), password)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        return self._pool.refresh(refresh_token)
+
+    def logout(self, principal: Principal) -> None:
+        """Revoke refresh tokens at Cognito and refuse every token issued so far."""
+        # By the sign-in alias (the email): Cognito accepts it, and moto only matches refresh tokens by it.
+        email = principal.email or self._pool.get_user(principal.user_id).email
+        self._pool.sign_out_everywhere(email or principal.user_id)
+        self._sessions.mark_signed_out(principal.user_id, int(time.time()))
+
+    def is_signed_out(self, principal: Principal) -> bool:
+        return principal.issued_at < self._sessions.signed_out_at(principal.user_id)
+
+    def profile(self, principal: Principal) -> Profile:
+        user = self._pool.get_user(principal.user_id)
+        groups = self._pool.groups_of(principal.user_id)
+        names = sorted(group.name for group in groups)
+        return Profile(
+            user_id=principal.user_id,
+            email=user.email,
+            fullname=user.fullname,
+            groups=names,
+            effective_groups=effective_groups(names),
+            preferred_role=preferred_role(groups),
+            permissions=permissions_for(names),
+        )

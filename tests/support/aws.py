@@ -1,0 +1,95 @@
+"""Builds, inside moto, the AWS resources that Terraform creates, and the matching app settings."""
+
+import json
+from dataclasses import dataclass
+
+import boto3
+
+REGION = "us-east-1"
+PASSWORD_POLICY = {
+    "MinimumLength": 12,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": False,
+}
+GROUPS = {
+    "Admin": (0, "arn:aws:iam::123456789012:role/gateway-admin"),
+    "PublishAllowed": (1, "arn:aws:iam::123456789012:role/gateway-publish"),
+    "CreatingBotAllowed": (2, "arn:aws:iam::123456789012:role/gateway-creating-bot"),
+}
+TABLES = ("api_keys", "usage", "audit", "conversations", "bots")
+USAGE_PLAN_NAME = "gateway-test-default"
+
+
+@dataclass(frozen=True)
+class Stack:
+    user_pool_id: str
+    client_id: str
+    usage_plan_id: str
+    rest_api_id: str
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            "GATEWAY_ENVIRONMENT": "test",
+            "GATEWAY_REGION": REGION,
+            "GATEWAY_USER_POOL_ID": self.user_pool_id,
+            "GATEWAY_USER_POOL_CLIENT_ID": self.client_id,
+            "GATEWAY_USAGE_PLAN_NAME": USAGE_PLAN_NAME,
+            "GATEWAY_AUTO_JOIN_GROUPS": json.dumps(["CreatingBotAllowed"]),
+        }
+        env.update({f"GATEWAY_TABLE_{name.upper()}": f"gateway-test-{name}" for name in TABLES})
+        return env
+
+
+def create_table(dynamodb, name: str) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+def build_stack() -> Stack:
+    """Call inside `mock_aws()`."""
+    idp = boto3.client("cognito-idp", region_name=REGION)
+    pool_id = idp.create_user_pool(
+        PoolName="gateway-test",
+        Policies={"PasswordPolicy": PASSWORD_POLICY},
+        UsernameAttributes=["email"],
+        UsernameConfiguration={"CaseSensitive": False},
+    )["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="gateway-test",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    for name, (precedence, role_arn) in GROUPS.items():
+        idp.create_group(UserPoolId=pool_id, GroupName=name, Precedence=precedence, RoleArn=role_arn)
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name in TABLES:
+        create_table(dynamodb, f"gateway-test-{name}")
+
+    apigw = boto3.client("apigateway", region_name=REGION)
+    api_id = apigw.create_rest_api(name="gateway-test")["id"]
+    plan_id = apigw.create_usage_plan(
+        name=USAGE_PLAN_NAME,
+        throttle={"rateLimit": 1.0, "burstLimit": 2},
+        quota={"limit": 25, "period": "DAY"},
+    )["id"]
+    return Stack(user_pool_id=pool_id, client_id=client_id, usage_plan_id=plan_id, rest_api_id=api_id)

@@ -1,0 +1,186 @@
+import boto3
+import pytest
+
+from tests.support.aws import REGION
+from tests.unit.gateway.api.helpers import PASSWORD, login, register, signed_up
+
+
+def test_register_creates_the_user_their_groups_and_a_key(api, stack):
+    body = register(api, email="Ada@Example.COM")
+    assert body["email"] == "ada@example.com"
+    assert body["groups"] == ["CreatingBotAllowed"]
+    assert len(body["api_key"]) >= 20
+    idp = boto3.client("cognito-idp", region_name=REGION)
+    user = idp.admin_get_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])
+    assert user["UserStatus"] == "CONFIRMED"
+    groups = idp.admin_list_groups_for_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])["Groups"]
+    assert [g["GroupName"] for g in groups] == ["CreatingBotAllowed"]
+    # The key is in the usage plan, so the gateway's throttle and quota apply to it.
+    apigw = boto3.client("apigateway", region_name=REGION)
+    plan_keys = apigw.get_usage_plan_keys(usagePlanId=stack.usage_plan_id)["items"]
+    assert body["api_key_id"] in {key["id"] for key in plan_keys}
+
+
+def test_the_key_value_is_stored_only_as_a_hash(api, stack):
+    body = register(api)
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName="gateway-test-api_keys")["Items"]
+    assert items
+    assert body["api_key"] not in str(items)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"password": PASSWORD, "fullname": "A"}, "email"),
+        ({"email": "a@example.com", "fullname": "A"}, "password"),
+        ({"email": "a@example.com", "password": PASSWORD}, "fullname"),
+        ({"email": "a@example.com", "password": "short", "fullname": "A"}, "password"),
+    ],
+)
+def test_register_missing_or_short_fields_are_422(api, payload, field):
+    response = api.post("/register", json=payload)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    assert field in {p["field"] for p in response.json()["error"]["details"]["problems"]}
+
+
+@pytest.mark.parametrize(
+    "email", ["no-at-sign", "a@b", "a@@example.com", "a@example.com@evil.com", "a b@example.com"]
+)
+def test_register_invalid_email_is_400(api, email):
+    response = api.post("/register", json={"email": email, "password": PASSWORD, "fullname": "A"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_email"
+
+
+def test_register_password_against_the_pool_policy_is_400_with_the_rules(api):
+    response = api.post(
+        "/register", json={"email": "a@example.com", "password": "alllowercase-1", "fullname": "A"}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_password"
+    assert "at least 12 characters" in error["message"]
+    assert "upper-case" in error["message"]
+
+
+def test_register_twice_is_409_whatever_the_case(api):
+    register(api, email="ada@example.com")
+    response = api.post("/register", json={"email": "ADA@example.com", "password": PASSWORD, "fullname": "A"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "user_exists"
+
+
+@pytest.mark.parametrize(
+    ("email", "allowed"),
+    [
+        ("ada@example.com", True),
+        ("ada@EXAMPLE.com", True),
+        ("ada@corp.example.org", True),
+        ("ada@evil.com", False),
+        ("ada@evil.com.example.com", False),
+        ("ada@example.com.evil.com", False),
+        ("ada@notexample.com", False),
+    ],
+)
+def test_register_enforces_the_allowed_domains(api, monkeypatch, email, allowed):
+    monkeypatch.setenv("GATEWAY_ALLOWED_EMAIL_DOMAINS", '["example.com", "Corp.Example.org"]')
+    from gateway import deps
+    from gateway.settings import get_settings
+
+    get_settings.cache_clear()
+    deps.reset()
+    response = api.post("/register", json={"email": email, "password": PASSWORD, "fullname": "A"})
+    if allowed:
+        assert response.status_code == 201, response.text
+    else:
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "domain_not_allowed"
+
+
+def test_register_rolls_back_the_user_when_the_key_cannot_be_made(api, stack, monkeypatch):
+    from gateway.providers.api_gateway import ApiGatewayKeys
+
+    monkeypatch.setattr(ApiGatewayKeys, "__init__", lambda self, _name: _init_with_missing_plan(self))
+    response = api.post("/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "A"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "usage_plan_missing"
+    users = boto3.client("cognito-idp", region_name=REGION).list_users(UserPoolId=stack.user_pool_id)["Users"]
+    assert users == []
+
+
+def _init_with_missing_plan(keys):
+    import threading
+
+    keys._usage_plan_name = "no-such-plan"
+    keys._usage_plan_id = None
+    keys._lock = threading.Lock()
+
+
+def test_a_key_record_that_cannot_be_written_leaves_no_gateway_key(api, stack, monkeypatch):
+    from gateway.repositories.api_keys import ApiKeyRepository
+
+    def failing_add(self, record):
+        raise RuntimeError("DynamoDB is down")
+
+    monkeypatch.setattr(ApiKeyRepository, "add", failing_add)
+    response = api.post("/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "A"})
+    assert response.status_code == 500
+    assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"] == []
+    users = boto3.client("cognito-idp", region_name=REGION).list_users(UserPoolId=stack.user_pool_id)["Users"]
+    assert users == []
+
+
+def test_login_returns_bearer_tokens(api):
+    register(api)
+    tokens = login(api)
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] > 0
+    assert {"id_token", "access_token", "refresh_token"} <= set(tokens)
+
+
+def test_wrong_password_and_unknown_user_look_the_same(api):
+    register(api)
+    wrong = api.post("/login", json={"email": "ada@example.com", "password": "Wrong-password-1"})
+    unknown = api.post("/login", json={"email": "nobody@example.com", "password": "Wrong-password-1"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_disabled_user_gets_403(api, stack):
+    body = register(api)
+    boto3.client("cognito-idp", region_name=REGION).admin_disable_user(
+        UserPoolId=stack.user_pool_id, Username=body["user_id"]
+    )
+    response = api.post("/login", json={"email": "ada@example.com", "password": PASSWORD})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "user_disabled"
+
+
+def test_refresh_gives_new_tokens(api):
+    register(api)
+    tokens = login(api)
+    response = api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 200
+    assert response.json()["id_token"]
+
+
+def test_refresh_with_garbage_is_401(api):
+    response = api.post("/refresh", json={"refresh_token": "garbage"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_logout_revokes_tokens_and_refresh(api, monkeypatch):
+    headers, _, tokens = signed_up(api)
+    import gateway.services.identity as identity_module
+
+    # Tokens carry whole seconds: sign out one second after they were issued.
+    real_time = identity_module.time.time
+    monkeypatch.setattr(identity_module.time, "time", lambda: real_time() + 1)
+    assert api.post("/logout", headers=headers).status_code == 204
+    response = api.get("/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+    assert api.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401

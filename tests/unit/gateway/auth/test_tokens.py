@@ -1,0 +1,156 @@
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
+from moto.utilities.utils import load_resource
+
+from gateway.auth.tokens import JWKS_REFRESH_INTERVAL_SECONDS, InvalidTokenError, JwksCache, TokenVerifier
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+CLIENT_ID = "client-123"
+PUBLIC_JWKS = json.loads(CognitoIdpJsonWebKeyResponse.json_web_key)
+
+
+def _moto_private_key():
+    """moto signs every pool's tokens with this key; tests sign their own tokens with it."""
+    return jwt.algorithms.RSAAlgorithm.from_jwk(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
+PRIVATE_KEY = _moto_private_key()
+
+
+def claims(**overrides):
+    now = int(time.time())
+    base = {
+        "sub": "user-1",
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "token_use": "id",
+        "iat": now,
+        "exp": now + 3600,
+        "email": "ada@example.com",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload, key=PRIVATE_KEY, kid="dummy", alg="RS256"):
+    return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
+
+
+class CountingFetch:
+    def __init__(self, document=PUBLIC_JWKS):
+        self.calls = 0
+        self.document = document
+
+    def __call__(self, _url):
+        self.calls += 1
+        return self.document
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def verifier(fetch=None, clock=None):
+    return TokenVerifier(
+        JwksCache("https://jwks", fetch or CountingFetch(), clock or Clock()), ISSUER, CLIENT_ID
+    )
+
+
+def test_valid_id_token_gives_its_claims():
+    assert verifier().verify(sign(claims()))["sub"] == "user-1"
+
+
+def test_valid_access_token_is_checked_against_client_id():
+    token = sign(claims(aud=None, token_use="access", client_id=CLIENT_ID))
+    assert verifier().verify(token)["token_use"] == "access"
+
+
+def _none_token():
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "none", "kid": "dummy"}).encode()).decode()
+    body = jwt.utils.base64url_encode(json.dumps(claims()).encode()).decode()
+    return f"{header}.{body}."
+
+
+def _tampered():
+    header, _body, signature = sign(claims()).split(".")
+    forged = jwt.utils.base64url_encode(json.dumps(claims(sub="admin-user")).encode()).decode()
+    return f"{header}.{forged}.{signature}"
+
+
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize(
+    ("case", "token"),
+    [
+        ("malformed", "not-a-jwt"),
+        ("empty", ""),
+        ("expired", sign(claims(exp=int(time.time()) - 120))),
+        ("wrong issuer", sign(claims(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"))),
+        ("wrong client (id token)", sign(claims(aud="someone-else"))),
+        ("wrong client (access token)", sign(claims(aud=None, token_use="access", client_id="someone-else"))),
+        ("unknown token_use", sign(claims(token_use="refresh"))),
+        ("missing exp", sign(claims(exp=None))),
+        ("alg none", _none_token()),
+        ("HS256 with the public key as secret", jwt.encode(claims(), "s" * 40, algorithm="HS256")),
+        ("tampered payload", _tampered()),
+        ("unknown kid", sign(claims(), key=OTHER_KEY, kid="other")),
+        ("right kid, other key", sign(claims(), key=OTHER_KEY, kid="dummy")),
+    ],
+)
+def test_bad_tokens_are_refused_without_echo(case, token):
+    with pytest.raises(InvalidTokenError) as raised:
+        verifier().verify(token)
+    assert raised.value.code == "invalid_token", case
+    if token:
+        assert token not in raised.value.message
+
+
+def test_jwks_is_fetched_once_and_cached():
+    fetch = CountingFetch()
+    checker = verifier(fetch=fetch)
+    for _ in range(5):
+        checker.verify(sign(claims()))
+    assert fetch.calls == 1
+
+
+def test_unknown_kid_refetches_at_most_once_per_interval():
+    fetch, clock = CountingFetch(), Clock()
+    checker = verifier(fetch=fetch, clock=clock)
+    checker.verify(sign(claims()))
+    forged = sign(claims(), key=OTHER_KEY, kid="rotated")
+    for _ in range(20):
+        with pytest.raises(InvalidTokenError):
+            checker.verify(forged)
+    assert fetch.calls == 1  # the first fetch was just now: no refetch inside the interval
+    clock.now += JWKS_REFRESH_INTERVAL_SECONDS + 1
+    with pytest.raises(InvalidTokenError):
+        checker.verify(forged)
+    assert fetch.calls == 2
+
+
+def test_rotated_key_is_picked_up_after_the_interval():
+    other_public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(OTHER_KEY.public_key()))
+    fetch, clock = CountingFetch(), Clock()
+    checker = verifier(fetch=fetch, clock=clock)
+    checker.verify(sign(claims()))
+    fetch.document = {"keys": [*PUBLIC_JWKS["keys"], {**other_public, "kid": "rotated", "alg": "RS256"}]}
+    clock.now += JWKS_REFRESH_INTERVAL_SECONDS + 1
+    assert checker.verify(sign(claims(), key=OTHER_KEY, kid="rotated"))["sub"] == "user-1"
+
+
+def test_unreachable_jwks_refuses_the_token():
+    def failing(_url):
+        raise OSError("connection refused")
+
+    with pytest.raises(InvalidTokenError):
+        verifier(fetch=failing).verify(sign(claims()))
