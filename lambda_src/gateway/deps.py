@@ -8,6 +8,7 @@ from functools import lru_cache
 from gateway.auth.tokens import JwksCache, TokenVerifier
 from gateway.providers.api_gateway import ApiGatewayKeys
 from gateway.providers.cognito import CognitoUserPool
+from gateway.providers.cognito_identity import CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.audit import AuditRepository
 from gateway.services.api_keys import ApiKeyService
@@ -28,6 +29,12 @@ def token_verifier() -> TokenVerifier:
 def user_pool() -> CognitoUserPool:
     settings = get_settings()
     return CognitoUserPool(settings.user_pool_id, settings.user_pool_client_id)
+
+
+@lru_cache(maxsize=1)
+def identity_pool() -> CognitoIdentityPool:
+    settings = get_settings()
+    return CognitoIdentityPool(settings.identity_pool_id, settings.region, settings.user_pool_id)
 
 
 @lru_cache(maxsize=1)
@@ -54,6 +61,7 @@ def identity_service() -> IdentityService:
     settings = get_settings()
     return IdentityService(
         user_pool(),
+        identity_pool(),
         api_key_service(),
         api_key_repository(),
         allowed_email_domains=settings.allowed_email_domains,
@@ -66,6 +74,7 @@ def reset() -> None:
     for factory in (
         token_verifier,
         user_pool,
+        identity_pool,
         api_key_repository,
         api_key_service,
         audit_service,

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
 
     environment: Literal["local", "test", "dev", "prod"] = "local"
+    # The API needs the user pool; Cognito triggers get the pool id from their event.
+    component: Literal["api", "trigger"] = "api"
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     # Only for the local AWS target: every boto3 client goes there instead of AWS.
     aws_endpoint_url: str | None = None
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
         if self.environment in ("dev", "prod"):
             if self.aws_endpoint_url:
                 raise ValueError("aws_endpoint_url must not be set outside local and test environments")
-            if not (self.user_pool_id and self.user_pool_client_id):
+            if self.component == "api" and not (self.user_pool_id and self.user_pool_client_id):
                 raise ValueError("user_pool_id and user_pool_client_id are required in dev and prod")
         return self
 

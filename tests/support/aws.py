@@ -28,6 +28,7 @@ class Stack:
     client_id: str
     usage_plan_id: str
     rest_api_id: str
+    identity_pool_id: str
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -36,6 +37,7 @@ class Stack:
             "GATEWAY_USER_POOL_ID": self.user_pool_id,
             "GATEWAY_USER_POOL_CLIENT_ID": self.client_id,
             "GATEWAY_USAGE_PLAN_NAME": USAGE_PLAN_NAME,
+            "GATEWAY_IDENTITY_POOL_ID": self.identity_pool_id,
             "GATEWAY_AUTO_JOIN_GROUPS": json.dumps(["CreatingBotAllowed"]),
         }
         env.update({f"GATEWAY_TABLE_{name.upper()}": f"gateway-test-{name}" for name in TABLES})
@@ -92,4 +94,17 @@ def build_stack() -> Stack:
         throttle={"rateLimit": 1.0, "burstLimit": 2},
         quota={"limit": 25, "period": "DAY"},
     )["id"]
-    return Stack(user_pool_id=pool_id, client_id=client_id, usage_plan_id=plan_id, rest_api_id=api_id)
+    identity_pool_id = boto3.client("cognito-identity", region_name=REGION).create_identity_pool(
+        IdentityPoolName="gateway_test",
+        AllowUnauthenticatedIdentities=False,
+        CognitoIdentityProviders=[
+            {"ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool_id}", "ClientId": client_id}
+        ],
+    )["IdentityPoolId"]
+    return Stack(
+        user_pool_id=pool_id,
+        client_id=client_id,
+        usage_plan_id=plan_id,
+        rest_api_id=api_id,
+        identity_pool_id=identity_pool_id,
+    )

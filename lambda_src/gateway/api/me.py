@@ -1,12 +1,13 @@
 """The caller: profile and API keys."""
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from gateway import deps
-from gateway.auth.dependencies import CurrentUser, TokenUser
+from gateway.auth.dependencies import CurrentUser, TokenUser, bearer_token
 from gateway.repositories.api_keys import ApiKeyRecord
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import Audit
@@ -53,9 +54,23 @@ class NewApiKeyResponse(ApiKeyResponse):
     api_key: str = Field(description="Shown once, never again.")
 
 
+class CredentialsResponse(BaseModel):
+    identity_id: str
+    role_arn: str | None
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+
 @router.get("", name="me.profile")
 def profile(user: CurrentUser, identity: Identity) -> ProfileResponse:
     return ProfileResponse(**vars(identity.profile(user)))
+
+
+@router.get("/credentials", name="me.credentials")
+def aws_credentials(request: Request, user: CurrentUser, identity: Identity) -> CredentialsResponse:
+    return CredentialsResponse(**vars(identity.aws_credentials(user, bearer_token(request))))
 
 
 # Key management needs a token but no key: a user whose keys are all revoked can make a new one.

@@ -8,6 +8,7 @@ from gateway.auth.groups import effective_groups, permissions_for, preferred_rol
 from gateway.auth.principal import Principal
 from gateway.errors import BadRequestError, ForbiddenError
 from gateway.providers.cognito import CognitoUserPool, Tokens
+from gateway.providers.cognito_identity import AwsCredentials, CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRecord, ApiKeyRepository
 from gateway.services.api_keys import ApiKeyService
 
@@ -63,6 +64,7 @@ class IdentityService:
     def __init__(
         self,
         user_pool: CognitoUserPool,
+        identity_pool: CognitoIdentityPool,
         api_keys: ApiKeyService,
         sessions: ApiKeyRepository,
         *,
@@ -70,6 +72,7 @@ class IdentityService:
         auto_join_groups: list[str],
     ) -> None:
         self._pool = user_pool
+        self._identity_pool = identity_pool
         self._api_keys = api_keys
         self._sessions = sessions
         self._allowed_domains = allowed_email_domains
@@ -125,4 +128,14 @@ class IdentityService:
             effective_groups=effective_groups(names),
             preferred_role=preferred_role(groups),
             permissions=permissions_for(names),
+        )
+
+    def aws_credentials(self, principal: Principal, id_token: str) -> AwsCredentials:
+        """Temporary credentials for the caller's preferred role (the identity pool's Token mapping)."""
+        if principal.token_use != "id":  # noqa: S105 (a claim value, not a secret)
+            raise BadRequestError(
+                "AWS credentials need the ID token as bearer token.", code="id_token_required"
+            )
+        return self._identity_pool.credentials(
+            id_token, preferred_role(self._pool.groups_of(principal.user_id))
         )

@@ -106,3 +106,25 @@ def test_active_keys_are_limited(api, monkeypatch):
     response = api.post("/me/api-keys", headers=token_only)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "api_key_limit"
+
+
+def test_credentials_are_for_the_preferred_role(api, stack):
+    headers, registration, _ = signed_up(api)
+    response = api.get("/me/credentials", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["role_arn"] == GROUPS["CreatingBotAllowed"][1]
+    assert body["identity_id"].startswith(f"{REGION}:")
+    assert all(body[field] for field in ("access_key_id", "secret_access_key", "session_token"))
+    boto3.client("cognito-idp", region_name=REGION).admin_add_user_to_group(
+        UserPoolId=stack.user_pool_id, Username=registration["user_id"], GroupName="Admin"
+    )
+    assert api.get("/me/credentials", headers=headers).json()["role_arn"] == GROUPS["Admin"][1]
+
+
+def test_credentials_need_the_id_token(api):
+    headers, _, tokens = signed_up(api)
+    access = {"authorization": f"Bearer {tokens['access_token']}", "x-api-key": headers["x-api-key"]}
+    response = api.get("/me/credentials", headers=access)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "id_token_required"

@@ -1,0 +1,48 @@
+"""Services answered entirely by LocalStack's bundled moto: every operation goes to `call_moto`.
+
+The community runtime has no Cognito, and its DynamoDB needs DynamoDB Local (a Java download), so these are
+selected with PROVIDER_OVERRIDE_<SERVICE>=moto (local-aws.sh and localstack-compose.yml set them).
+A future service of the plugin (e.g. bedrock, bedrock-runtime) is one more module here plus an entry point.
+"""
+
+from __future__ import annotations
+
+from localstack.aws.spec import load_service
+from localstack.services.moto import call_moto
+from localstack.services.plugins import Service, aws_provider
+
+
+def _forward_to_moto(context, request):
+    return call_moto(context)
+
+
+class MotoBackedProvider:
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+
+def moto_service(service: str) -> Service:
+    def dispatch_table(provider: MotoBackedProvider) -> dict:
+        return dict.fromkeys(load_service(provider.service).operation_names, _forward_to_moto)
+
+    return Service.for_provider(MotoBackedProvider(service), dispatch_table_factory=dispatch_table)
+
+
+@aws_provider(api="cognito-idp", name="moto")
+def cognito_idp():
+    return moto_service("cognito-idp")
+
+
+@aws_provider(api="cognito-identity", name="moto")
+def cognito_identity():
+    return moto_service("cognito-identity")
+
+
+@aws_provider(api="dynamodb", name="moto")
+def dynamodb():
+    return moto_service("dynamodb")
+
+
+@aws_provider(api="dynamodbstreams", name="moto")
+def dynamodbstreams():
+    return moto_service("dynamodbstreams")

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Static checks of the Terraform code, offline:
+#   1. terraform fmt -check -recursive
+#   2. init -backend=false + validate of every module and of envs/local (hashicorp/aws 3.39.0 from the mirror)
+#   3. envs/dev and envs/prod pin hashicorp/aws 5.x, which cannot be installed offline: a copy of each, with the
+#      constraint rewritten to 3.39.0, is validated instead. That proves the syntax and the module wiring against
+#      the 3.39 schema, not the 5.x schema (the modules are written to what both accept).
+#
+#   scripts/terraform-check.sh [TERRAFORM_DIR]     (default: <repo>/terraform)
+#
+# Validation runs on a copy of the tree in a temp dir, so no .terraform/ or lock file lands in the sources.
+# Exits non-zero when any check fails (all checks run; the failures are listed at the end).
+set -euo pipefail
+shopt -s nullglob
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TF="${REPO_ROOT}/scripts/terraform.sh"
+TF_DIR="$(cd "${1:-${REPO_ROOT}/terraform}" && pwd)"
+LOCAL_PROVIDER_VERSION="3.39.0"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/terraform-check.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+failures=()
+
+step() { printf '==> %s\n' "$*"; }
+fail() {
+  printf 'FAILED: %s\n' "$*" >&2
+  failures+=("$*")
+}
+
+# init + validate one root, quietly; $1 = directory. Prints Terraform's output on failure.
+validate_root() {
+  local dir="$1"
+  "$TF" -chdir="$dir" init -backend=false -no-color >"${dir}/.check.log" 2>&1 &&
+    "$TF" -chdir="$dir" validate -no-color >>"${dir}/.check.log" 2>&1
+}
+
+# Make sure the toolchain is installed before anything runs in parallel (its messages go to stderr).
+"$TF" version >/dev/null
+
+step "terraform fmt -check -recursive ${TF_DIR}"
+if ! "$TF" fmt -check -recursive -diff -no-color "$TF_DIR"; then
+  fail "fmt (run: scripts/terraform.sh fmt -recursive ${TF_DIR})"
+fi
+
+cp -R "$TF_DIR" "$WORK/terraform"
+find "$WORK/terraform" \( -name .terraform -o -name '.terraform.lock.hcl' -o -name '*.tfstate*' \) -prune \
+  -exec rm -rf {} +
+
+labels=()
+dirs=()
+for module in "$WORK"/terraform/modules/*/; do
+  [ -f "${module}versions.tf" ] || continue
+  labels+=("modules/$(basename "$module")")
+  dirs+=("${module%/}")
+done
+for env in "$WORK"/terraform/envs/*/; do
+  name="$(basename "$env")"
+  if grep -Eq "version *= *\"=? *${LOCAL_PROVIDER_VERSION//./\\.}\"" "${env}versions.tf" 2>/dev/null; then
+    labels+=("envs/${name}")
+    dirs+=("${env%/}")
+    continue
+  fi
+  # A provider 5.x root: validate a copy at the same depth (so ../../modules still resolves), with the AWS
+  # provider constraint rewritten to the mirrored 3.39.0 (-backend=false leaves the s3 backend alone).
+  copy="$WORK/terraform/envs/.check-${name}"
+  cp -R "$env" "$copy"
+  sed -i -E '/source *= *"hashicorp\/aws"/,/}/ s/^( *version *= *)".*"/\1"'"${LOCAL_PROVIDER_VERSION}"'"/' \
+    "${copy}/versions.tf"
+  grep -q "\"${LOCAL_PROVIDER_VERSION}\"" "${copy}/versions.tf" || fail "envs/${name}: no hashicorp/aws constraint to rewrite"
+  labels+=("envs/${name} (against aws ${LOCAL_PROVIDER_VERSION})")
+  dirs+=("$copy")
+done
+
+step "init -backend=false + validate: ${#dirs[@]} roots"
+# The first root fills the plugin cache; the others only link to it and may then run in parallel.
+pids=()
+for i in "${!dirs[@]}"; do
+  if [ "$i" -eq 0 ]; then
+    validate_root "${dirs[0]}" && pids+=("") || pids+=("failed")
+  else
+    validate_root "${dirs[$i]}" &
+    pids+=("$!")
+  fi
+done
+for i in "${!dirs[@]}"; do
+  status=0
+  case "${pids[$i]}" in
+    "") ;;
+    failed) status=1 ;;
+    *) wait "${pids[$i]}" || status=$? ;;
+  esac
+  if [ "$status" -eq 0 ]; then
+    printf '    ok      %s\n' "${labels[$i]}"
+  else
+    printf '    FAILED  %s\n' "${labels[$i]}"
+    sed 's/^/        /' "${dirs[$i]}/.check.log" >&2
+    fail "validate ${labels[$i]}"
+  fi
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+  printf '\nterraform-check: %d failure(s):\n' "${#failures[@]}" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+printf '\nterraform-check: all checks passed\n'

@@ -1,0 +1,20 @@
+module "stack" {
+  source = "../../modules/stack"
+
+  name_prefix = var.name_prefix
+  environment = "dev"
+  region      = var.region
+
+  lambda_zip_path = var.lambda_zip_path
+  lambda_runtime  = "python3.12"
+  log_level       = var.log_level
+
+  allowed_email_domains = var.allowed_email_domains
+  auto_join_user_groups = var.auto_join_user_groups
+  cors_allowed_origins  = var.cors_allowed_origins
+  usage_plan            = var.usage_plan
+  stage_throttle        = var.stage_throttle
+  log_retention_days    = var.log_retention_days
+
+  manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+}

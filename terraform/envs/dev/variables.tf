@@ -1,0 +1,79 @@
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "bedrock-gw-dev"
+}
+
+variable "lambda_zip_path" {
+  description = "Lambda deployment package, relative to this directory (built by the packaging script)."
+  type        = string
+  default     = "../../../dist/lambda.zip"
+}
+
+variable "allowed_email_domains" {
+  description = "Email domains allowed to register (lowercase, e.g. [\"example.com\"])."
+  type        = list(string)
+}
+
+variable "auto_join_user_groups" {
+  description = "Groups a user joins on registration."
+  type        = list(string)
+  default     = ["CreatingBotAllowed"]
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed by CORS."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "usage_plan" {
+  description = "Throttle and quota per API key of the default usage plan."
+  type = object({
+    rate_limit   = optional(number, 1)
+    burst_limit  = optional(number, 2)
+    quota_limit  = optional(number, 25)
+    quota_period = optional(string, "DAY")
+    quota_offset = optional(number, 0)
+  })
+  default = {}
+}
+
+variable "stage_throttle" {
+  description = "Stage-wide throttling across all callers."
+  type = object({
+    rate_limit  = optional(number, 20)
+    burst_limit = optional(number, 40)
+  })
+  default = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of the log groups, in days."
+  type        = number
+  default     = 30
+}
+
+variable "log_level" {
+  description = "Log level of the application."
+  type        = string
+  default     = "DEBUG"
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Whether this stack sets API Gateway's account-wide CloudWatch role (false when another stack does)."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Extra default tags."
+  type        = map(string)
+  default     = {}
+}

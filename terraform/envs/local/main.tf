@@ -1,0 +1,30 @@
+locals {
+  tags = {
+    Project     = "bedrock-gateway"
+    Environment = "local"
+    ManagedBy   = "terraform"
+  }
+}
+
+module "stack" {
+  source = "../../modules/stack"
+
+  name_prefix = var.name_prefix
+  environment = "local"
+  region      = var.region
+
+  lambda_zip_path = var.lambda_zip_path
+  # Provider 3.39 rejects newer runtimes; the emulator's Lambda executor runs python3.8 functions on Python 3.12.
+  lambda_runtime = "python3.8"
+
+  attach_identity_pool_roles = var.attach_identity_pool_roles
+
+  aws_endpoint_url  = var.local_aws_endpoint
+  jwks_url_override = "${var.local_aws_endpoint}/{user_pool_id}/.well-known/jwks.json"
+  log_level         = var.log_level
+
+  allowed_email_domains = var.allowed_email_domains
+  auto_join_user_groups = var.auto_join_user_groups
+  usage_plan            = var.usage_plan
+  log_retention_days    = 7
+}

@@ -1,0 +1,64 @@
+variable "region" {
+  description = "Region the emulator pretends to be."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "local_aws_endpoint" {
+  description = "Endpoint of the local AWS emulator (LocalStack), for Terraform and for the function."
+  type        = string
+  default     = "http://127.0.0.1:4566"
+
+  validation {
+    condition     = can(regex("^https?://[^/\\s]+$", var.local_aws_endpoint))
+    error_message = "The local_aws_endpoint must be http(s)://host[:port] without a path."
+  }
+}
+
+variable "attach_identity_pool_roles" {
+  description = "Whether to attach the group roles to the identity pool: moto, which serves Cognito locally, lacks SetIdentityPoolRoles."
+  type        = bool
+  default     = false
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "bedrock-gw-local"
+}
+
+variable "lambda_zip_path" {
+  description = "Lambda deployment package, relative to this directory (built by the packaging script)."
+  type        = string
+  default     = "../../../dist/lambda.zip"
+}
+
+variable "allowed_email_domains" {
+  description = "Email domains allowed to register."
+  type        = list(string)
+  default     = ["example.com"]
+}
+
+variable "auto_join_user_groups" {
+  description = "Groups a user joins on registration."
+  type        = list(string)
+  default     = ["CreatingBotAllowed"]
+}
+
+variable "usage_plan" {
+  description = "Throttle and quota per API key of the default usage plan."
+  type = object({
+    rate_limit   = optional(number, 1)
+    burst_limit  = optional(number, 2)
+    quota_limit  = optional(number, 25)
+    quota_period = optional(string, "DAY")
+    quota_offset = optional(number, 0)
+  })
+  default = {}
+}
+
+variable "log_level" {
+  description = "Log level of the application."
+  type        = string
+  default     = "DEBUG"
+}

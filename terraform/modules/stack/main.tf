@@ -1,0 +1,91 @@
+################################################################################
+# The gateway: identity + data + function + api, wired together
+################################################################################
+
+locals {
+  function_name = "${var.name_prefix}-gateway"
+
+  # The usage plan depends on the function (through the API deployment), so the function cannot get the plan id
+  # in its environment: the application finds the plan by this name.
+  usage_plan_name = "${var.name_prefix}-default"
+
+  jwks_url = replace(var.jwks_url_override, "{user_pool_id}", module.identity.user_pool_id)
+
+  environment_variables = merge(
+    {
+      GATEWAY_ENVIRONMENT           = var.environment
+      GATEWAY_REGION                = var.region
+      GATEWAY_USER_POOL_ID          = module.identity.user_pool_id
+      GATEWAY_USER_POOL_CLIENT_ID   = module.identity.client_id
+      GATEWAY_IDENTITY_POOL_ID      = module.identity.identity_pool_id
+      GATEWAY_TABLE_API_KEYS        = module.data.table_names["api_keys"]
+      GATEWAY_TABLE_USAGE           = module.data.table_names["usage"]
+      GATEWAY_TABLE_AUDIT           = module.data.table_names["audit"]
+      GATEWAY_TABLE_CONVERSATIONS   = module.data.table_names["conversations"]
+      GATEWAY_TABLE_BOTS            = module.data.table_names["bots"]
+      GATEWAY_USAGE_PLAN_NAME       = local.usage_plan_name
+      GATEWAY_ALLOWED_EMAIL_DOMAINS = jsonencode(var.allowed_email_domains)
+      GATEWAY_AUTO_JOIN_GROUPS      = jsonencode(var.auto_join_user_groups)
+      GATEWAY_LOG_LEVEL             = var.log_level
+    },
+    var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
+    var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },
+  )
+}
+
+module "identity" {
+  source = "../identity"
+
+  name_prefix     = var.name_prefix
+  groups          = var.groups
+  password_policy = var.password_policy
+
+  attach_identity_pool_roles = var.attach_identity_pool_roles
+
+  tags = var.tags
+}
+
+module "data" {
+  source = "../data"
+
+  name_prefix = var.name_prefix
+  tags        = var.tags
+}
+
+module "function" {
+  source = "../function"
+
+  function_name         = local.function_name
+  zip_path              = var.lambda_zip_path
+  runtime               = var.lambda_runtime
+  memory_size           = var.lambda_memory_size
+  timeout               = var.lambda_timeout
+  environment_variables = local.environment_variables
+  log_retention_days    = var.log_retention_days
+
+  dynamodb_table_arns     = values(module.data.table_arns)
+  cognito_user_pool_arn   = module.identity.user_pool_arn
+  extra_policy_statements = var.extra_lambda_policy_statements
+
+  tags = var.tags
+}
+
+module "api" {
+  source = "../api"
+
+  name                  = var.name_prefix
+  lambda_function_name  = module.function.function_name
+  lambda_invoke_arn     = module.function.invoke_arn
+  cognito_user_pool_arn = module.identity.user_pool_arn
+
+  stage_name                     = var.stage_name
+  cors_allowed_origins           = var.cors_allowed_origins
+  stage_throttle                 = var.stage_throttle
+  log_retention_days             = var.log_retention_days
+  manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+
+  usage_plan_name = local.usage_plan_name
+  usage_plan      = var.usage_plan
+
+  tags = var.tags
+}

@@ -1,0 +1,239 @@
+################################################################################
+# General
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. \"bedrock-gw-dev\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-31 characters: a lowercase letter, then lowercase letters, digits or '-'."
+  }
+}
+
+variable "environment" {
+  description = "Name of the environment (local, dev, prod, ...); given to the application as GATEWAY_ENVIRONMENT."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "The environment must be 1-16 characters: a lowercase letter, then lowercase letters, digits or '-'."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack (the provider's region); given to the application as GATEWAY_REGION."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "The region must look like an AWS region, e.g. us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "aws_endpoint_url" {
+  description = "Endpoint of a local AWS emulator the application talks to (GATEWAY_AWS_ENDPOINT_URL); empty on AWS."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.aws_endpoint_url == "" || can(regex("^https?://[^/\\s]+$", var.aws_endpoint_url))
+    error_message = "The aws_endpoint_url must be empty or http(s)://host[:port] without a path."
+  }
+}
+
+variable "jwks_url_override" {
+  description = <<-EOT
+    JWKS URL the application verifies tokens with (GATEWAY_JWKS_URL), for emulators only; empty on AWS, where the
+    application derives it from the pool. The text {user_pool_id} is replaced by the pool id, e.g.
+    "http://127.0.0.1:4566/{user_pool_id}/.well-known/jwks.json".
+  EOT
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.jwks_url_override == "" || can(regex("^https?://", var.jwks_url_override))
+    error_message = "The jwks_url_override must be empty or an http(s) URL."
+  }
+}
+
+variable "attach_identity_pool_roles" {
+  description = "Whether to attach the group roles to the identity pool; false only for emulators without SetIdentityPoolRoles."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Function
+################################################################################
+
+variable "lambda_zip_path" {
+  description = "Path of the Lambda deployment package (zip)."
+  type        = string
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime: python3.12 on AWS; python3.8 for the local emulator (provider 3.39 knows no newer one)."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = startswith(var.lambda_runtime, "python3.")
+    error_message = "The lambda_runtime must be a Python 3 runtime (python3.x)."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the function, in MiB."
+  type        = number
+  default     = 512
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the function, in seconds (API Gateway stops waiting after 29 s)."
+  type        = number
+  default     = 30
+}
+
+variable "log_level" {
+  description = "Log level of the application (GATEWAY_LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "The log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function and access log groups, in days (a value CloudWatch Logs accepts; 0 = never expire)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653."
+  }
+}
+
+variable "extra_lambda_policy_statements" {
+  description = "Further IAM statements for the function's role (e.g. Bedrock), keyed by statement id."
+  type = map(object({
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = {}
+}
+
+################################################################################
+# Identity
+################################################################################
+
+variable "allowed_email_domains" {
+  description = "Email domains allowed to register (GATEWAY_ALLOWED_EMAIL_DOMAINS); empty allows none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for d in var.allowed_email_domains : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", d))
+    ])
+    error_message = "Each allowed email domain must be a lowercase domain name such as example.com (no '@', no scheme)."
+  }
+}
+
+variable "auto_join_user_groups" {
+  description = "Groups a user joins on registration (GATEWAY_AUTO_JOIN_GROUPS); each must be a key of groups."
+  type        = list(string)
+  default     = ["CreatingBotAllowed"]
+
+  validation {
+    condition     = length(var.auto_join_user_groups) == length(distinct(var.auto_join_user_groups))
+    error_message = "The auto_join_user_groups must not repeat a group."
+  }
+}
+
+variable "groups" {
+  description = "Cognito groups and the permissions of their IAM roles; see the identity module. null keeps its defaults."
+  type = map(object({
+    description         = string
+    precedence          = number
+    managed_policy_arns = optional(list(string), [])
+    policy_statements = optional(list(object({
+      effect    = optional(string, "Allow")
+      actions   = list(string)
+      resources = list(string)
+    })), [])
+  }))
+  default = null
+}
+
+variable "password_policy" {
+  description = "Password policy of the user pool; see the identity module."
+  type = object({
+    minimum_length                   = optional(number, 12)
+    require_lowercase                = optional(bool, true)
+    require_uppercase                = optional(bool, true)
+    require_numbers                  = optional(bool, true)
+    require_symbols                  = optional(bool, false)
+    temporary_password_validity_days = optional(number, 7)
+  })
+  default = {}
+}
+
+################################################################################
+# API
+################################################################################
+
+variable "stage_name" {
+  description = "Name of the API stage."
+  type        = string
+  default     = "api"
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed by CORS; [\"*\"] allows any origin."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "stage_throttle" {
+  description = "Stage-wide throttling across all callers (requests per second, burst)."
+  type = object({
+    rate_limit  = optional(number, 50)
+    burst_limit = optional(number, 100)
+  })
+  default = {}
+}
+
+variable "usage_plan" {
+  description = "Throttle and quota per API key of the default usage plan; see the api module."
+  type = object({
+    rate_limit   = optional(number, 1)
+    burst_limit  = optional(number, 2)
+    quota_limit  = optional(number, 25)
+    quota_period = optional(string, "DAY")
+    quota_offset = optional(number, 0)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["DAY", "WEEK", "MONTH"], var.usage_plan.quota_period)
+    error_message = "The usage_plan.quota_period must be DAY, WEEK or MONTH."
+  }
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Whether this stack sets API Gateway's account-wide CloudWatch role (one stack per account and region)."
+  type        = bool
+  default     = false
+}
