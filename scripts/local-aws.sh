@@ -11,7 +11,9 @@
 # Environment:
 #   LOCAL_AWS_PORT           port of the endpoint (4566)
 #   LOCAL_AWS_HOST           address it listens on (127.0.0.1)
-#   LOCAL_AWS_DIR            environments, state, log, pid and instance-id (<repo>/.local/aws)
+#   LOCAL_AWS_DIR            state, log, pid and instance-id (<repo>/.local/aws)
+#   LOCAL_AWS_VENV_DIR       the emulator's and the Lambda runtime's virtual environments (<repo>/.local/aws),
+#                            shared by every LOCAL_AWS_DIR (e.g. `make local` and the e2e tests)
 #   LOCAL_AWS_DOCKER=1       run localstack-compose.yml with Docker instead (same port, same commands)
 #   LOCAL_AWS_START_TIMEOUT  seconds to wait for readiness (90)
 #   LOCAL_AWS_DEBUG=1        LocalStack debug logging
@@ -27,8 +29,9 @@ port=${LOCAL_AWS_PORT:-4566}
 host=${LOCAL_AWS_HOST:-127.0.0.1}
 dir=${LOCAL_AWS_DIR:-$repo/.local/aws}
 endpoint="http://$host:$port"
-emulator_venv="$dir/emulator"
-runtime_venv="$dir/lambda-runtime"
+venv_dir=${LOCAL_AWS_VENV_DIR:-$repo/.local/aws}
+emulator_venv="$venv_dir/emulator"
+runtime_venv="$venv_dir/lambda-runtime"
 state_dir="$dir/state"
 log_file="$dir/localstack.log"
 pid_file="$dir/localstack.pid"

@@ -3,6 +3,7 @@
 #   scripts/local.sh up      start the emulator (if needed), apply Terraform, print how to call the API
 #   scripts/local.sh down    stop the emulator (its resources are in memory: they go with it)
 #   scripts/local.sh outputs print the Terraform outputs as JSON
+#   scripts/local.sh plan    terraform plan against the running stack; exit 0 = no changes, 2 = changes
 # Config: LOCAL_AWS_PORT (4566), LOCAL_AWS_HOST (127.0.0.1), LOCAL_AWS_DIR (.local/aws), LAMBDA_ZIP
 # (dist/lambda.zip), LOCAL_AWS_DOCKER=1 to run localstack-compose.yml instead of the host emulator.
 set -euo pipefail
@@ -17,6 +18,7 @@ state_dir="$LOCAL_AWS_DIR/terraform"
 # stacks (e.g. `make local` and the e2e tests) never share state.
 export TF_DATA_DIR="$state_dir/.terraform"
 tf() { "$repo/scripts/terraform.sh" -chdir="$repo/terraform/envs/local" "$@"; }
+tf_vars=(-var "local_aws_endpoint=$endpoint" -var "lambda_zip_path=$zip")
 
 up() {
   [ -f "$zip" ] || { echo "error: $zip is missing: run 'make package' first" >&2; exit 1; }
@@ -29,8 +31,7 @@ up() {
     echo "$instance" > "$state_dir/instance-id"
   fi
   tf init -input=false -reconfigure -backend-config="path=$state_dir/terraform.tfstate" >/dev/null
-  tf apply -input=false -auto-approve -compact-warnings \
-    -var "local_aws_endpoint=$endpoint" -var "lambda_zip_path=$zip"
+  tf apply -input=false -auto-approve -compact-warnings "${tf_vars[@]}"
   tf output -json > "$state_dir/outputs.json"
   print_usage
 }
@@ -59,5 +60,6 @@ case "${1:-}" in
   up) up ;;
   down) "$repo/scripts/local-aws.sh" down ;;
   outputs) tf output -json ;;
-  *) echo "usage: $0 up|down|outputs" >&2; exit 2 ;;
+  plan) tf plan -input=false -detailed-exitcode -compact-warnings "${tf_vars[@]}" ;;
+  *) echo "usage: $0 up|down|outputs|plan" >&2; exit 2 ;;
 esac

@@ -12,7 +12,8 @@ class Principal:
     email: str | None
     groups: tuple[str, ...]
     token_use: str
-    issued_at: int
+    # When the user signed in (`auth_time`; refreshed tokens keep it), else when the token was issued.
+    authenticated_at: int
     api_key_id: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -33,6 +34,6 @@ class Principal:
             email=claims.get("email"),
             groups=tuple(sorted(groups)),
             token_use=str(claims["token_use"]),
-            issued_at=int(claims["iat"]),
+            authenticated_at=int(claims.get("auth_time", claims.get("iat", 0))),
             claims=claims,
         )

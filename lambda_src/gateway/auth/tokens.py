@@ -91,12 +91,15 @@ class TokenVerifier:
                 algorithms=["RS256"],
                 issuer=self._issuer,
                 leeway=_LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidTokenError() from exc
         # id tokens name the app client in `aud`, access tokens in `client_id`
         audience_claim = {"id": "aud", "access": "client_id"}.get(claims.get("token_use"))
         if audience_claim is None or claims.get(audience_claim) != self._client_id:
+            raise InvalidTokenError()
+        # Cognito always sets both; the sign-out rule needs one of them.
+        if not isinstance(claims.get("auth_time", claims.get("iat")), int):
             raise InvalidTokenError()
         return claims

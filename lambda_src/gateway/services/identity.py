@@ -107,14 +107,15 @@ class IdentityService:
         return self._pool.refresh(refresh_token)
 
     def logout(self, principal: Principal) -> None:
-        """Revoke refresh tokens at Cognito and refuse every token issued so far."""
+        """Revoke refresh tokens at Cognito and refuse every token of the sessions signed in so far
+        (by `auth_time`, so tokens refreshed from an old session are refused too)."""
         # By the sign-in alias (the email): Cognito accepts it, and moto only matches refresh tokens by it.
         email = principal.email or self._pool.get_user(principal.user_id).email
         self._pool.sign_out_everywhere(email or principal.user_id)
         self._sessions.mark_signed_out(principal.user_id, int(time.time()))
 
     def is_signed_out(self, principal: Principal) -> bool:
-        return principal.issued_at < self._sessions.signed_out_at(principal.user_id)
+        return principal.authenticated_at < self._sessions.signed_out_at(principal.user_id)
 
     def profile(self, principal: Principal) -> Profile:
         user = self._pool.get_user(principal.user_id)

@@ -17,6 +17,12 @@ resource "aws_api_gateway_rest_api" "this" {
       condition     = length(setintersection(toset(var.public_paths), toset(var.api_key_only_prefixes))) == 0
       error_message = "A path cannot be both in public_paths and in api_key_only_prefixes."
     }
+    precondition {
+      condition = length(setintersection(
+        local.token_only_parents, toset(concat(var.public_paths, var.api_key_only_prefixes))
+      )) == 0
+      error_message = "The parent of a token-only path cannot be a public path or an API-key-only prefix."
+    }
   }
 }
 
@@ -28,6 +34,8 @@ resource "aws_api_gateway_rest_api" "this" {
 #   /<prefix>                ANY  no auth, API key
 #   /<prefix>/{proxy+}       ANY  no auth, API key
 #   /{proxy+}                ANY  Cognito token + API key
+#   /<parent>[/{proxy+}]     ANY  Cognito token + API key (parents of token-only paths: same as the catch-all)
+#   /<parent>/<child>[/{proxy+}]  ANY  Cognito token, no key (token_only_paths, e.g. /me/api-keys)
 # Every resource also answers OPTIONS (CORS preflight, see cors.tf).
 ################################################################################
 
@@ -44,6 +52,42 @@ resource "aws_api_gateway_resource" "prefix_proxy" {
 
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_resource.top[each.key].id
+  path_part   = "{proxy+}"
+}
+
+locals {
+  token_only_parents = toset([for path in var.token_only_paths : split("/", path)[0]])
+}
+
+resource "aws_api_gateway_resource" "token_only_parent" {
+  for_each = local.token_only_parents
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = each.key
+}
+
+resource "aws_api_gateway_resource" "token_only_parent_proxy" {
+  for_each = local.token_only_parents
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.token_only_parent[each.key].id
+  path_part   = "{proxy+}"
+}
+
+resource "aws_api_gateway_resource" "token_only" {
+  for_each = toset(var.token_only_paths)
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.token_only_parent[split("/", each.key)[0]].id
+  path_part   = split("/", each.key)[1]
+}
+
+resource "aws_api_gateway_resource" "token_only_proxy" {
+  for_each = toset(var.token_only_paths)
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.token_only[each.key].id
   path_part   = "{proxy+}"
 }
 
@@ -85,6 +129,38 @@ locals {
         resource_id      = aws_api_gateway_resource.prefix_proxy[prefix].id
         authorization    = "NONE"
         api_key_required = true
+        proxy            = true
+      }
+    },
+    {
+      for parent in local.token_only_parents : "/${parent}" => {
+        resource_id      = aws_api_gateway_resource.token_only_parent[parent].id
+        authorization    = "COGNITO_USER_POOLS"
+        api_key_required = true
+        proxy            = false
+      }
+    },
+    {
+      for parent in local.token_only_parents : "/${parent}/{proxy+}" => {
+        resource_id      = aws_api_gateway_resource.token_only_parent_proxy[parent].id
+        authorization    = "COGNITO_USER_POOLS"
+        api_key_required = true
+        proxy            = true
+      }
+    },
+    {
+      for path in var.token_only_paths : "/${path}" => {
+        resource_id      = aws_api_gateway_resource.token_only[path].id
+        authorization    = "COGNITO_USER_POOLS"
+        api_key_required = false
+        proxy            = false
+      }
+    },
+    {
+      for path in var.token_only_paths : "/${path}/{proxy+}" => {
+        resource_id      = aws_api_gateway_resource.token_only_proxy[path].id
+        authorization    = "COGNITO_USER_POOLS"
+        api_key_required = false
         proxy            = true
       }
     },

@@ -69,6 +69,21 @@ variable "api_key_only_prefixes" {
   }
 }
 
+variable "token_only_paths" {
+  description = <<-EOT
+    Two-segment paths ("<parent>/<child>", e.g. "me/api-keys") that need a Cognito token but no API key, with
+    their {proxy+} children: a user whose keys are all revoked can still make a new one. The parent and its
+    other children keep the catch-all's rule (token + API key).
+  EOT
+  type        = list(string)
+  default     = ["me/api-keys"]
+
+  validation {
+    condition     = alltrue([for p in var.token_only_paths : can(regex("^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$", p))])
+    error_message = "Each token-only path must be two path segments, \"<parent>/<child>\"."
+  }
+}
+
 variable "cors_allowed_origins" {
   description = "Origins allowed by CORS; [\"*\"] allows any origin."
   type        = list(string)

@@ -22,6 +22,16 @@ resource "aws_cognito_user_pool" "this" {
     temporary_password_validity_days = var.password_policy.temporary_password_validity_days
   }
 
+  # Users created outside the API (console, CLI, federation) meet the same rules as /register.
+  dynamic "lambda_config" {
+    for_each = var.lambda_triggers.pre_sign_up == null && var.lambda_triggers.post_confirmation == null ? [] : [1]
+
+    content {
+      pre_sign_up       = var.lambda_triggers.pre_sign_up
+      post_confirmation = var.lambda_triggers.post_confirmation
+    }
+  }
+
   # Set explicitly: left to the service default, a second plan against moto's Cognito shows drift.
   account_recovery_setting {
     recovery_mechanism {

@@ -177,3 +177,20 @@ variable "attach_identity_pool_roles" {
   type        = bool
   default     = true
 }
+
+variable "lambda_triggers" {
+  description = "ARNs of the Lambda functions Cognito calls: pre sign-up (domain rule) and post confirmation (auto-join groups)."
+  type = object({
+    pre_sign_up       = optional(string)
+    post_confirmation = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for arn in [var.lambda_triggers.pre_sign_up, var.lambda_triggers.post_confirmation] :
+      arn == null ? true : can(regex("^arn:aws[a-z-]*:lambda:", arn))
+    ])
+    error_message = "Each trigger must be a Lambda function ARN."
+  }
+}

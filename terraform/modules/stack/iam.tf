@@ -39,3 +39,32 @@ resource "aws_iam_role_policy" "api_keys" {
     }
   }
 }
+
+################################################################################
+# Cognito triggers: Cognito may invoke them; post confirmation may add the user to groups of this pool only
+################################################################################
+
+resource "aws_lambda_permission" "cognito_trigger" {
+  for_each = local.triggers
+
+  statement_id  = "AllowInvokeFromCognito"
+  action        = "lambda:InvokeFunction"
+  function_name = module.trigger[each.key].function_name
+  principal     = "cognito-idp.amazonaws.com"
+  source_arn    = module.identity.user_pool_arn
+}
+
+data "aws_iam_policy_document" "post_confirmation" {
+  statement {
+    sid       = "AutoJoinGroups"
+    effect    = "Allow"
+    actions   = ["cognito-idp:AdminAddUserToGroup"]
+    resources = [module.identity.user_pool_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "post_confirmation" {
+  name   = "${var.name_prefix}-post-confirmation-groups"
+  role   = module.trigger["post_confirmation"].role_name
+  policy = data.aws_iam_policy_document.post_confirmation.json
+}

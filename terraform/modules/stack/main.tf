@@ -33,6 +33,25 @@ locals {
   )
 }
 
+locals {
+  triggers = {
+    pre_sign_up       = "gateway.triggers.pre_sign_up.handler"
+    post_confirmation = "gateway.triggers.post_confirmation.handler"
+  }
+
+  trigger_environment_variables = merge(
+    {
+      GATEWAY_ENVIRONMENT           = var.environment
+      GATEWAY_COMPONENT             = "trigger"
+      GATEWAY_REGION                = var.region
+      GATEWAY_ALLOWED_EMAIL_DOMAINS = jsonencode(var.allowed_email_domains)
+      GATEWAY_AUTO_JOIN_GROUPS      = jsonencode(var.auto_join_user_groups)
+      GATEWAY_LOG_LEVEL             = var.log_level
+    },
+    var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
+  )
+}
+
 module "identity" {
   source = "../identity"
 
@@ -41,6 +60,29 @@ module "identity" {
   password_policy = var.password_policy
 
   attach_identity_pool_roles = var.attach_identity_pool_roles
+  lambda_triggers = {
+    pre_sign_up       = module.trigger["pre_sign_up"].function_arn
+    post_confirmation = module.trigger["post_confirmation"].function_arn
+  }
+
+  tags = var.tags
+}
+
+# Cognito triggers: the same zip, their own entry points and a minimal environment. They get the pool id from
+# their event, which avoids a cycle (the pool names the triggers).
+module "trigger" {
+  source   = "../function"
+  for_each = local.triggers
+
+  function_name         = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  description           = "Cognito ${replace(each.key, "_", " ")} trigger"
+  handler               = each.value
+  zip_path              = var.lambda_zip_path
+  runtime               = var.lambda_runtime
+  memory_size           = 256
+  timeout               = 5
+  environment_variables = local.trigger_environment_variables
+  log_retention_days    = var.log_retention_days
 
   tags = var.tags
 }

@@ -100,6 +100,7 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ("wrong client (access token)", sign(claims(aud=None, token_use="access", client_id="someone-else"))),
         ("unknown token_use", sign(claims(token_use="refresh"))),
         ("missing exp", sign(claims(exp=None))),
+        ("neither auth_time nor iat", sign(claims(iat=None))),
         ("alg none", _none_token()),
         ("HS256 with the public key as secret", jwt.encode(claims(), "s" * 40, algorithm="HS256")),
         ("tampered payload", _tampered()),
