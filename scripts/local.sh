@@ -19,6 +19,8 @@ state_dir="$LOCAL_AWS_DIR/terraform"
 export TF_DATA_DIR="$state_dir/.terraform"
 tf() { "$repo/scripts/terraform.sh" -chdir="$repo/terraform/envs/local" "$@"; }
 tf_vars=(-var "local_aws_endpoint=$endpoint" -var "lambda_zip_path=$zip")
+# In Docker, functions run in containers of their own and reach LocalStack by its container DNS name.
+[ "${LOCAL_AWS_DOCKER:-0}" = 1 ] && tf_vars+=(-var "function_aws_endpoint=http://localhost.localstack.cloud:4566")
 
 up() {
   [ -f "$zip" ] || { echo "error: $zip is missing: run 'make package' first" >&2; exit 1; }

@@ -5,6 +5,8 @@
 #   3. envs/dev and envs/prod pin hashicorp/aws 5.x, which cannot be installed offline: a copy of each, with the
 #      constraint rewritten to 3.39.0, is validated instead. That proves the syntax and the module wiring against
 #      the 3.39 schema, not the 5.x schema (the modules are written to what both accept).
+#   4. where a hashicorp/aws 5.x filesystem mirror exists on the machine (TF_AWS5_MIRROR, default /opt/tf-plugins,
+#      which this project's CI image has), envs/dev and envs/prod are also validated as written, against 5.x.
 #
 #   scripts/terraform-check.sh [TERRAFORM_DIR]     (default: <repo>/terraform)
 #
@@ -99,6 +101,36 @@ for i in "${!dirs[@]}"; do
     fail "validate ${labels[$i]}"
   fi
 done
+
+aws5_mirror="${TF_AWS5_MIRROR:-/opt/tf-plugins}"
+if compgen -G "${aws5_mirror}/registry.terraform.io/hashicorp/aws/5.*" >/dev/null; then
+  step "validate envs/dev and envs/prod as written, against hashicorp/aws 5.x from ${aws5_mirror}"
+  eval "$("$TF" --print-env)"  # the same terraform binary, with a CLI config of our own below
+  cat >"$WORK/aws5.tfrc" <<RC
+provider_installation {
+  filesystem_mirror {
+    path    = "${aws5_mirror}"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+disable_checkpoint = true
+RC
+  for name in dev prod; do
+    copy="$WORK/terraform/envs/.aws5-${name}"
+    cp -R "$WORK/terraform/envs/${name}" "$copy"
+    if TF_CLI_CONFIG_FILE="$WORK/aws5.tfrc" TF_PLUGIN_CACHE_DIR="" terraform -chdir="$copy" init -backend=false \
+      -no-color >"${copy}/.check.log" 2>&1 &&
+      TF_CLI_CONFIG_FILE="$WORK/aws5.tfrc" terraform -chdir="$copy" validate -no-color >>"${copy}/.check.log" 2>&1; then
+      printf '    ok      envs/%s (against aws 5.x)\n' "$name"
+    else
+      printf '    FAILED  envs/%s (against aws 5.x)\n' "$name"
+      sed 's/^/        /' "${copy}/.check.log" >&2
+      fail "validate envs/${name} against aws 5.x"
+    fi
+  done
+else
+  step "no hashicorp/aws 5.x mirror at ${aws5_mirror}: envs/dev and envs/prod were checked against 3.39 only"
+fi
 
 if [ "${#failures[@]}" -gt 0 ]; then
   printf '\nterraform-check: %d failure(s):\n' "${#failures[@]}" >&2

@@ -1,4 +1,6 @@
 locals {
+  function_aws_endpoint = var.function_aws_endpoint == "" ? var.local_aws_endpoint : var.function_aws_endpoint
+
   tags = {
     Project     = "bedrock-gateway"
     Environment = "local"
@@ -19,8 +21,8 @@ module "stack" {
 
   attach_identity_pool_roles = var.attach_identity_pool_roles
 
-  aws_endpoint_url  = var.local_aws_endpoint
-  jwks_url_override = "${var.local_aws_endpoint}/{user_pool_id}/.well-known/jwks.json"
+  aws_endpoint_url  = local.function_aws_endpoint
+  jwks_url_override = "${local.function_aws_endpoint}/{user_pool_id}/.well-known/jwks.json"
   log_level         = var.log_level
 
   allowed_email_domains = var.allowed_email_domains

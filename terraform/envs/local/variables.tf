@@ -15,6 +15,17 @@ variable "local_aws_endpoint" {
   }
 }
 
+variable "function_aws_endpoint" {
+  description = "The emulator as the function reaches it; empty means local_aws_endpoint (host mode). In Docker, functions run in their own containers: http://localhost.localstack.cloud:4566."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.function_aws_endpoint == "" || can(regex("^https?://[^/]+$", var.function_aws_endpoint))
+    error_message = "function_aws_endpoint must be empty or an http(s) URL without a path."
+  }
+}
+
 variable "attach_identity_pool_roles" {
   description = "Whether to attach the group roles to the identity pool: moto, which serves Cognito locally, lacks SetIdentityPoolRoles."
   type        = bool
