@@ -14,6 +14,7 @@ from gateway.repositories.audit import AuditRepository
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import AuditService
 from gateway.services.identity import IdentityService
+from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
 
 
@@ -69,6 +70,11 @@ def identity_service() -> IdentityService:
     )
 
 
+@lru_cache(maxsize=1)
+def user_admin_service() -> UserAdminService:
+    return UserAdminService(user_pool(), api_key_service(), api_key_repository())
+
+
 def reset() -> None:
     """For tests: forget services built under other settings."""
     for factory in (
@@ -79,5 +85,6 @@ def reset() -> None:
         api_key_service,
         audit_service,
         identity_service,
+        user_admin_service,
     ):
         factory.cache_clear()

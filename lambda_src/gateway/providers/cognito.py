@@ -143,6 +143,32 @@ class CognitoUserPool:
     def delete_user(self, username: str) -> None:
         self._call("admin_delete_user", Username=username)
 
+    def disable(self, username: str) -> None:
+        self._call("admin_disable_user", Username=username)
+
+    def enable(self, username: str) -> None:
+        self._call("admin_enable_user", Username=username)
+
+    def members_of(self, group: str) -> list[UserProfile]:
+        members: list[UserProfile] = []
+        request: dict[str, Any] = {"GroupName": group, "Limit": 60}
+        while True:
+            response = self._call("list_users_in_group", **request)
+            for user in response.get("Users", []):
+                attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+                members.append(
+                    UserProfile(
+                        user_id=attributes.get("sub", user["Username"]),
+                        email=attributes.get("email"),
+                        fullname=attributes.get("name"),
+                        enabled=bool(user.get("Enabled", True)),
+                        status=str(user.get("UserStatus", "")),
+                    )
+                )
+            if not response.get("NextToken"):
+                return members
+            request["NextToken"] = response["NextToken"]
+
     def sign_out_everywhere(self, username: str) -> None:
         self._call("admin_user_global_sign_out", Username=username)
 

@@ -2,6 +2,8 @@
 
 import re
 import time
+
+import jwt
 from dataclasses import dataclass
 
 from gateway.auth.groups import effective_groups, permissions_for, preferred_role
@@ -101,7 +103,17 @@ class IdentityService:
         )
 
     def login(self, email: str, password: str) -> Tokens:
-        return self._pool.login(email.strip().lower(), password)
+        email = email.strip().lower()
+        tokens = self._pool.login(email, password)
+        # Sign-out refuses sessions that began at or before its second (`auth_time` has whole seconds);
+        # a sign-in in that same second waits for the next one, so the new session is not refused.
+        claims = jwt.decode(tokens.id_token, options={"verify_signature": False})  # straight from Cognito
+        signed_out_at = self._sessions.signed_out_at(str(claims.get("sub", "")))
+        authenticated_at = int(claims.get("auth_time", claims.get("iat", 0)))
+        if authenticated_at <= signed_out_at:
+            time.sleep(max(0.0, signed_out_at + 1 - time.time()))
+            tokens = self._pool.login(email, password)
+        return tokens
 
     def refresh(self, refresh_token: str) -> Tokens:
         return self._pool.refresh(refresh_token)
@@ -115,7 +127,7 @@ class IdentityService:
         self._sessions.mark_signed_out(principal.user_id, int(time.time()))
 
     def is_signed_out(self, principal: Principal) -> bool:
-        return principal.authenticated_at < self._sessions.signed_out_at(principal.user_id)
+        return principal.authenticated_at <= self._sessions.signed_out_at(principal.user_id)
 
     def profile(self, principal: Principal) -> Profile:
         user = self._pool.get_user(principal.user_id)
