@@ -2,9 +2,9 @@
 
 import re
 import time
+from dataclasses import dataclass
 
 import jwt
-from dataclasses import dataclass
 
 from gateway.auth.groups import effective_groups, permissions_for, preferred_role
 from gateway.auth.principal import Principal
