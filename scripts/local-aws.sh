@@ -119,6 +119,10 @@ up_host() {
     PROVIDER_OVERRIDE_COGNITO_IDENTITY=moto \
     PROVIDER_OVERRIDE_DYNAMODB=moto \
     PROVIDER_OVERRIDE_DYNAMODBSTREAMS=moto \
+    PROVIDER_OVERRIDE_BEDROCK=gateway \
+    PROVIDER_OVERRIDE_BEDROCK_RUNTIME=gateway \
+    LOCAL_BEDROCK_OPENAI_URL="${LOCAL_BEDROCK_OPENAI_URL:-}" \
+    LOCAL_BEDROCK_OPENAI_MODEL="${LOCAL_BEDROCK_OPENAI_MODEL:-}" \
     ${launcher[@]+"${launcher[@]}"} "$emulator_venv/bin/python" -m localstack.runtime.main \
     >"$log_file" 2>&1 </dev/null &
   pid=$!

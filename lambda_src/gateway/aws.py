@@ -15,11 +15,19 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect
 @cache
 def client(service: str) -> Any:
     settings = get_settings()
+    config = _CLIENT_CONFIG
+    if service == "bedrock-runtime":
+        # One attempt within the model timeout: a retried slow model would outlive the gateway's 29 s.
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=3,
+            read_timeout=settings.model_timeout_seconds,
+        )
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_CLIENT_CONFIG,
+        config=config,
     )
 
 

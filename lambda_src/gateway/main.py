@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from gateway import __version__, deps
-from gateway.api import admin_users, auth, health, me
+from gateway.api import admin_users, auth, bedrock, conversations, health, me, openai_compat
 from gateway.errors import install_error_handlers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
@@ -20,7 +20,15 @@ def create_app() -> FastAPI:
     # Added last runs first: the request id exists before the audit event is written.
     app.add_middleware(AuditMiddleware, service_factory=deps.audit_service)
     app.add_middleware(RequestContextMiddleware)
-    for router in (health.router, auth.router, me.router, admin_users.router):
+    for router in (
+        health.router,
+        auth.router,
+        me.router,
+        bedrock.router,
+        conversations.router,
+        openai_compat.router,
+        admin_users.router,
+    ):
         app.include_router(router)
     return app
 

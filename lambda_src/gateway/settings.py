@@ -3,13 +3,21 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GROUP_ADMIN = "Admin"
 GROUP_CREATING_BOT_ALLOWED = "CreatingBotAllowed"
 GROUP_PUBLISH_ALLOWED = "PublishAllowed"
 KNOWN_GROUPS = (GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED)
+
+
+class GroupPolicy(BaseModel):
+    """What a group's members may do; the group that wins by precedence decides (see services/policies.py)."""
+
+    precedence: int | None = Field(default=None, ge=0)
+    # fnmatch patterns of base model ids ("anthropic.*"); ["*"] is every model.
+    allowed_models: list[str] = ["*"]
 
 
 class Settings(BaseSettings):
@@ -40,6 +48,15 @@ class Settings(BaseSettings):
 
     max_api_keys_per_user: int = Field(default=5, ge=1, le=100)
     audit_retention_days: int = Field(default=400, ge=1)
+
+    # Group name -> policy, from Terraform (`group_policies`); a user in no listed group gets the default.
+    group_policies: dict[str, GroupPolicy] = {}
+    default_policy: GroupPolicy = GroupPolicy()
+
+    # Model calls must end before API Gateway's 29 s integration timeout.
+    model_timeout_seconds: float = Field(default=25.0, gt=0, le=28)
+    model_catalog_ttl_seconds: float = Field(default=300.0, ge=0)
+    usage_retention_days: int = Field(default=400, ge=1)
 
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]

@@ -76,7 +76,9 @@ def aws_credentials(request: Request, user: CurrentUser, identity: Identity) -> 
 # Key management needs a token but no key: a user whose keys are all revoked can make a new one.
 @router.get("/api-keys", name="me.api_keys.list")
 def list_api_keys(user: TokenUser, api_keys: ApiKeys) -> ApiKeyListResponse:
-    return ApiKeyListResponse(api_keys=[ApiKeyResponse.of(record) for record in api_keys.list(user.user_id)])
+    return ApiKeyListResponse(
+        api_keys=[ApiKeyResponse.of(record) for record in api_keys.list_for_owner(user.user_id)]
+    )
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, name="me.api_keys.create")

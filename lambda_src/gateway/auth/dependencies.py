@@ -2,9 +2,12 @@
 
 - `TokenUser`: a verified Cognito token (id or access) that has not been signed out.
 - `CurrentUser`: that, plus an active API key (`x-api-key`) owned by the same user.
+- `KeyUser`: an active API key alone, resolved to its owner (OpenAI-compatible `/v1` routes).
 - `require_group(...)`: chained on top, e.g. `AdminUser`.
+- `RequestCaller` / `KeyCaller`: the principal plus the request id a model call is metered under.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated
@@ -14,10 +17,12 @@ from fastapi import Depends, Request
 from gateway import deps
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import InvalidTokenError, TokenVerifier
-from gateway.errors import ForbiddenError
+from gateway.errors import BadRequestError, ForbiddenError
+from gateway.logs import request_id_var
 from gateway.services.api_keys import ApiKeyService, InvalidApiKeyError
 from gateway.services.audit import audit_context
 from gateway.services.identity import IdentityService
+from gateway.services.models import Caller
 from gateway.settings import GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED
 
 API_KEY_HEADER = "x-api-key"
@@ -58,6 +63,67 @@ def get_current_user(
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def get_key_user(
+    request: Request,
+    api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
+    identity: Annotated[IdentityService, Depends(deps.identity_service)],
+) -> Principal:
+    value = request.headers.get(API_KEY_HEADER)
+    if not value:
+        # OpenAI clients send their one credential as a bearer token.
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        value = token.strip() if scheme.lower() == "bearer" else None
+    record = api_keys.resolve(value)
+    audit_context(request).user_id = record.owner_id
+    return Principal(
+        user_id=record.owner_id,
+        email=None,
+        groups=identity.groups_of(record.owner_id),
+        token_use="api_key",  # noqa: S106 (a credential kind, not a secret)
+        authenticated_at=0,
+        api_key_id=record.key_id,
+    )
+
+
+KeyUser = Annotated[Principal, Depends(get_key_user)]
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+
+
+def request_id_for(request: Request) -> str:
+    """The id a call is metered under: the client's Idempotency-Key if sent, else the gateway's request id."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return request_id_var.get()
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequestError(
+            "Idempotency-Key must be 8 to 128 letters, digits or _ . : -", code="invalid_idempotency_key"
+        )
+    return f"idem-{key}"
+
+
+def _caller(principal: Principal, request: Request) -> Caller:
+    return Caller(
+        user_id=principal.user_id,
+        groups=principal.groups,
+        key_id=principal.api_key_id,
+        request_id=request_id_for(request),
+    )
+
+
+def get_request_caller(request: Request, principal: CurrentUser) -> Caller:
+    return _caller(principal, request)
+
+
+def get_key_caller(request: Request, principal: KeyUser) -> Caller:
+    return _caller(principal, request)
+
+
+RequestCaller = Annotated[Caller, Depends(get_request_caller)]
+KeyCaller = Annotated[Caller, Depends(get_key_caller)]
 
 
 def require_group(group: str) -> Callable[[Principal], Principal]:

@@ -53,7 +53,7 @@ class ApiKeyService:
             raise
         return record, value
 
-    def list(self, owner_id: str) -> list[ApiKeyRecord]:
+    def list_for_owner(self, owner_id: str) -> list[ApiKeyRecord]:
         return sorted(self._repository.list_for_owner(owner_id), key=lambda r: r.created_at, reverse=True)
 
     def revoke(self, owner_id: str, key_id: str) -> ApiKeyRecord:

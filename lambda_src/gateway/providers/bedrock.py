@@ -1,0 +1,165 @@
+"""Amazon Bedrock: the model catalog, InvokeModel and Converse, with Bedrock's errors made domain errors."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+from gateway.aws import client
+from gateway.domain import TokenUsage
+from gateway.errors import AppError, UpstreamError, UpstreamTimeoutError
+
+
+class ModelError(UpstreamError):
+    code = "model_error"
+    message = "The model failed."
+
+
+class ModelTimeoutError(UpstreamTimeoutError):
+    code = "model_timeout"
+    message = "The model did not answer in time."
+
+
+class ModelNotFoundError(AppError):
+    status_code = 404
+    code = "model_not_found"
+    message = "No such model."
+
+
+@dataclass(frozen=True)
+class FoundationModel:
+    model_id: str
+    provider: str
+    name: str
+    input_modalities: tuple[str, ...]
+    output_modalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    body: Any  # the parsed JSON body, or None when it is not JSON
+    raw: str
+    header_usage: TokenUsage | None
+    latency_ms: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    text: str
+    usage: TokenUsage
+    stop_reason: str
+    latency_ms: int
+
+
+def _model_error(exc: ClientError) -> AppError:
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code", "Unknown"), error.get("Message", "")
+    if code == "ResourceNotFoundException":
+        return ModelNotFoundError()
+    # Bedrock's own code and message tell the caller what to fix; nothing else of the exception leaves.
+    return ModelError(f"Bedrock answered {code}: {message}".strip(), details={"bedrock_error": code})
+
+
+def _header_usage(headers: dict[str, str]) -> TokenUsage | None:
+    try:
+        return TokenUsage(
+            input_tokens=int(headers["x-amzn-bedrock-input-token-count"]),
+            output_tokens=int(headers["x-amzn-bedrock-output-token-count"]),
+            cache_read_tokens=int(headers.get("x-amzn-bedrock-cache-read-input-token-count", 0)),
+            cache_write_tokens=int(headers.get("x-amzn-bedrock-cache-write-input-token-count", 0)),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+class BedrockModels:
+    def __init__(self, catalog_ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = catalog_ttl_seconds
+        self._clock = clock
+        self._catalog: dict[str, FoundationModel] | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def catalog(self) -> dict[str, FoundationModel]:
+        """ListFoundationModels, cached briefly: model id -> model."""
+        with self._lock:
+            if self._catalog is None or self._clock() - self._fetched_at > self._ttl:
+                try:
+                    summaries = client("bedrock").list_foundation_models()["modelSummaries"]
+                except ClientError as exc:
+                    raise _model_error(exc) from exc
+                except (ReadTimeoutError, ConnectTimeoutError) as exc:
+                    raise ModelTimeoutError("Bedrock did not answer in time.") from exc
+                self._catalog = {
+                    summary["modelId"]: FoundationModel(
+                        model_id=summary["modelId"],
+                        provider=summary.get("providerName", ""),
+                        name=summary.get("modelName", summary["modelId"]),
+                        input_modalities=tuple(summary.get("inputModalities", [])),
+                        output_modalities=tuple(summary.get("outputModalities", [])),
+                    )
+                    for summary in summaries
+                }
+                self._fetched_at = self._clock()
+            return self._catalog
+
+    def invoke(self, model_id: str, body: dict[str, Any]) -> Invocation:
+        started = time.perf_counter()
+        try:
+            response = client("bedrock-runtime").invoke_model(
+                modelId=model_id,
+                body=json.dumps(body),
+                contentType="application/json",
+                accept="application/json",
+            )
+            raw = response["body"].read().decode("utf-8", errors="replace")
+        except ClientError as exc:
+            raise _model_error(exc) from exc
+        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise ModelTimeoutError() from exc
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        return Invocation(body=parsed, raw=raw, header_usage=_header_usage(headers), latency_ms=latency_ms)
+
+    def converse(
+        self,
+        model_id: str,
+        messages: list[dict[str, Any]],
+        system: list[dict[str, str]] | None = None,
+        inference_config: dict[str, Any] | None = None,
+    ) -> Conversation:
+        request: dict[str, Any] = {"modelId": model_id, "messages": messages}
+        if system:
+            request["system"] = system
+        if inference_config:
+            request["inferenceConfig"] = inference_config
+        started = time.perf_counter()
+        try:
+            response = client("bedrock-runtime").converse(**request)
+        except ClientError as exc:
+            raise _model_error(exc) from exc
+        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise ModelTimeoutError() from exc
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        content = response.get("output", {}).get("message", {}).get("content", [])
+        text = "".join(block.get("text", "") for block in content)
+        usage = response.get("usage", {})
+        return Conversation(
+            text=text,
+            usage=TokenUsage(
+                input_tokens=int(usage.get("inputTokens", 0)),
+                output_tokens=int(usage.get("outputTokens", 0)),
+                cache_read_tokens=int(usage.get("cacheReadInputTokens", 0)),
+                cache_write_tokens=int(usage.get("cacheWriteInputTokens", 0)),
+            ),
+            stop_reason=str(response.get("stopReason", "")),
+            latency_ms=latency_ms,
+        )

@@ -1,0 +1,129 @@
+"""Conversations and their messages in DynamoDB.
+
+Items (table `conversations`):
+  USER#<user id> / CONV#<conversation id>   the conversation (ids are time-ordered: a query lists by age)
+  CONV#<conversation id> / MSG#<time>#<id>  one message, user's or assistant's
+Deleting hides a conversation from its owner (`deleted_at`); admins still see what was asked.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from gateway.aws import table
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    conversation_id: str
+    user_id: str
+    title: str
+    model_id: str
+    bot_id: str | None
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    message_id: str
+    conversation_id: str
+    role: str
+    content: str
+    created_at: str
+    model_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    request_id: str | None = None
+
+
+def _conversation(item: dict[str, Any]) -> ConversationItem:
+    return ConversationItem(**{name: item.get(name) for name in ConversationItem.__dataclass_fields__})
+
+
+def _message(item: dict[str, Any]) -> MessageItem:
+    values = {name: item.get(name) for name in MessageItem.__dataclass_fields__}
+    for counter in ("input_tokens", "output_tokens"):
+        if values[counter] is not None:
+            values[counter] = int(values[counter])
+    return MessageItem(**values)
+
+
+class ConversationRepository:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return table(self._table_name)
+
+    def add(self, conversation: ConversationItem) -> None:
+        item = {k: v for k, v in vars(conversation).items() if v is not None}
+        item.update(pk=f"USER#{conversation.user_id}", sk=f"CONV#{conversation.conversation_id}")
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def get(self, user_id: str, conversation_id: str) -> ConversationItem | None:
+        item = self._table.get_item(
+            Key={"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"}, ConsistentRead=True
+        ).get("Item")
+        return _conversation(item) if item else None
+
+    def list_for_user(
+        self, user_id: str, limit: int, start_after: str | None = None, include_deleted: bool = False
+    ) -> tuple[list[ConversationItem], str | None]:
+        """Newest first, a page at a time; returns the page and the last id when there may be more."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").begins_with("CONV#"),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if not include_deleted:
+            query["FilterExpression"] = Attr("deleted_at").not_exists()
+        if start_after:
+            query["ExclusiveStartKey"] = {"pk": f"USER#{user_id}", "sk": f"CONV#{start_after}"}
+        found: list[ConversationItem] = []
+        while True:
+            page = self._table.query(**query)
+            found.extend(_conversation(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if len(found) >= limit or not last:
+                break
+            query["ExclusiveStartKey"] = last
+        page_items = found[:limit]
+        more = len(found) > limit or bool(last)
+        return page_items, (page_items[-1].conversation_id if more and page_items else None)
+
+    def mark_deleted(self, user_id: str, conversation_id: str, at: str) -> None:
+        self._table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"},
+            UpdateExpression="SET deleted_at = :at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":at": at},
+        )
+
+    def touch(self, user_id: str, conversation_id: str, at: str) -> None:
+        self._table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"},
+            UpdateExpression="SET updated_at = :at",
+            ExpressionAttributeValues={":at": at},
+        )
+
+    def add_message(self, message: MessageItem) -> None:
+        item = {k: v for k, v in vars(message).items() if v is not None}
+        item.update(pk=f"CONV#{message.conversation_id}", sk=f"MSG#{message.created_at}#{message.message_id}")
+        self._table.put_item(Item=item)
+
+    def messages(self, conversation_id: str) -> list[MessageItem]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"CONV#{conversation_id}") & Key("sk").begins_with("MSG#"),
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_message(item) for item in items]

@@ -1,0 +1,202 @@
+"""Usage in DynamoDB: one record per model call, and per-user roll-ups kept with atomic ADDs.
+
+Items (table `usage`):
+  CALL#<user id>#<request id> / CALL   one call: pending until settled, then ok or error (TTL expires_at);
+                                       gsi1 = USER#<user id> / CALL#<time>#<request id>
+  USER#<user id> / <period>#TOTAL      roll-up per period: DAY#yyyy-mm-dd, MONTH#yyyy-mm
+  USER#<user id> / <period>#MODEL#<id> roll-up per period and model
+Settling writes the call and every roll-up in one transaction, conditioned on the call still being pending:
+a retried request id is never counted twice, and reports never scan.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from gateway.aws import client, table
+from gateway.errors import ConflictError
+
+_SERIALIZER = TypeSerializer()
+PENDING, OK, ERROR = "pending", "ok", "error"
+ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_micros")
+
+
+class DuplicateRequestError(ConflictError):
+    code = "duplicate_request"
+    message = "This request id has been used already."
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    user_id: str
+    request_id: str
+    key_id: str | None
+    model_id: str
+    started_at: str
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cost_micros: int
+    latency_ms: int
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Rollup:
+    period: str
+    model_id: str | None
+    requests: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_micros: int
+
+
+def _call_key(user_id: str, request_id: str) -> dict[str, str]:
+    return {"pk": f"CALL#{user_id}#{request_id}", "sk": "CALL"}
+
+
+def _rollup(item: dict[str, Any]) -> Rollup:
+    sort_key: str = item["sk"]
+    if sort_key.endswith("#TOTAL"):
+        period, model_id = sort_key.removesuffix("#TOTAL"), None
+    else:
+        period, _, model_id = sort_key.partition("#MODEL#")
+    return Rollup(
+        period=period,
+        model_id=model_id,
+        **{counter: int(item.get(counter, 0)) for counter in ROLLUP_COUNTERS},
+    )
+
+
+def rollup_sort_keys(model_id: str, day: str) -> list[str]:
+    """The roll-ups one call adds to: its day and month, in total and for its model."""
+    month = day[:7]
+    return [
+        f"DAY#{day}#TOTAL",
+        f"DAY#{day}#MODEL#{model_id}",
+        f"MONTH#{month}#TOTAL",
+        f"MONTH#{month}#MODEL#{model_id}",
+    ]
+
+
+class UsageRepository:
+    def __init__(self, table_name: str, retention_days: int) -> None:
+        self._table_name = table_name
+        self._retention_seconds = retention_days * 86400
+
+    def begin(self, call: CallRecord, now_epoch: int) -> None:
+        item: dict[str, Any] = {
+            **_call_key(call.user_id, call.request_id),
+            "gsi1pk": f"USER#{call.user_id}",
+            "gsi1sk": f"CALL#{call.started_at}#{call.request_id}",
+            "user_id": call.user_id,
+            "request_id": call.request_id,
+            "model_id": call.model_id,
+            "started_at": call.started_at,
+            "status": PENDING,
+            "expires_at": now_epoch + self._retention_seconds,
+        }
+        if call.key_id:
+            item["key_id"] = call.key_id
+        if call.conversation_id:
+            item["conversation_id"] = call.conversation_id
+        try:
+            table(self._table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise DuplicateRequestError() from exc
+            raise
+
+    def settle(self, call: CallRecord, settlement: Settlement) -> bool:
+        """Record the outcome and add it to the roll-ups, once; False when it was settled before."""
+        names = {"#status": "status"}
+        values = {
+            ":status": settlement.status,
+            ":pending": PENDING,
+            ":input": settlement.input_tokens,
+            ":output": settlement.output_tokens,
+            ":cost": settlement.cost_micros,
+            ":latency": settlement.latency_ms,
+        }
+        update = (
+            "SET #status = :status, input_tokens = :input, output_tokens = :output, "
+            "cost_micros = :cost, latency_ms = :latency"
+        )
+        if settlement.error_code:
+            update += ", error_code = :error"
+            values[":error"] = settlement.error_code
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": {k: {"S": v} for k, v in _call_key(call.user_id, call.request_id).items()},
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#status = :pending",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {k: _SERIALIZER.serialize(v) for k, v in values.items()},
+                }
+            }
+        ]
+        increments = {
+            ":requests": 1,
+            ":errors": 0 if settlement.status == OK else 1,
+            ":input": settlement.input_tokens,
+            ":output": settlement.output_tokens,
+            ":cost": settlement.cost_micros,
+        }
+        for sort_key in rollup_sort_keys(call.model_id, call.started_at[:10]):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": {"pk": {"S": f"USER#{call.user_id}"}, "sk": {"S": sort_key}},
+                        "UpdateExpression": "ADD requests :requests, errors :errors, input_tokens :input, "
+                        "output_tokens :output, cost_micros :cost SET model_id = :model, user_id = :user",
+                        "ExpressionAttributeValues": {
+                            k: _SERIALIZER.serialize(v)
+                            for k, v in {
+                                **increments,
+                                ":model": call.model_id if "#MODEL#" in sort_key else "*",
+                                ":user": call.user_id,
+                            }.items()
+                        },
+                    }
+                }
+            )
+        try:
+            client("dynamodb").transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def rollups(self, user_id: str, period_prefix: str) -> list[Rollup]:
+        """Roll-ups whose period starts with the prefix, e.g. "DAY#2026-11-22" or "MONTH#2026-11"."""
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").begins_with(period_prefix),
+        }
+        while True:
+            page = table(self._table_name).query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_rollup(item) for item in items]
+
+    def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
+        return (
+            table(self._table_name)
+            .get_item(Key=_call_key(user_id, request_id), ConsistentRead=True)
+            .get("Item")
+        )

@@ -1,0 +1,180 @@
+"""The model gateway: which models a caller may use, and metered calls to them.
+
+Every call is recorded before it is made (a repeated request id is refused), and settled afterwards with the
+tokens Bedrock reports and their cost, in one transaction with the caller's roll-ups.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.clock import iso, utcnow
+from gateway.domain import TokenUsage
+from gateway.errors import AppError, ForbiddenError
+from gateway.providers.bedrock import BedrockModels, FoundationModel, ModelNotFoundError
+from gateway.providers.model_formats import base_model_id, extract, format_for
+from gateway.repositories.usage import ERROR, OK, CallRecord, Settlement, UsageRepository
+from gateway.services.policies import model_allowed, policy_for
+from gateway.services.pricing import PriceTable
+from gateway.settings import GroupPolicy
+
+
+class ModelNotAllowedError(ForbiddenError):
+    code = "model_not_allowed"
+    message = "Your groups may not use this model."
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    groups: tuple[str, ...]
+    key_id: str | None
+    request_id: str
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    model_id: str
+    output: str | None
+    raw: Any
+    known_shape: bool
+    usage: TokenUsage
+    cost_micros: int
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ConverseOutcome:
+    model_id: str
+    text: str
+    usage: TokenUsage
+    stop_reason: str
+    cost_micros: int
+    request_id: str
+
+
+class ModelService:
+    def __init__(
+        self,
+        bedrock: BedrockModels,
+        usage: UsageRepository,
+        prices: PriceTable,
+        region: str,
+        policies: dict[str, GroupPolicy],
+        default_policy: GroupPolicy,
+    ) -> None:
+        self._bedrock = bedrock
+        self._usage = usage
+        self._prices = prices
+        self._region = region
+        self._policies = policies
+        self._default_policy = default_policy
+
+    def models_for(self, groups: tuple[str, ...]) -> list[FoundationModel]:
+        policy = policy_for(groups, self._policies, self._default_policy)
+        return sorted(
+            (model for model in self._bedrock.catalog().values() if model_allowed(policy, model.model_id)),
+            key=lambda model: model.model_id,
+        )
+
+    def check(self, model_id: str, groups: tuple[str, ...]) -> FoundationModel:
+        """The model, if it exists, the caller may use it and it has a price."""
+        base = base_model_id(model_id)
+        model = self._bedrock.catalog().get(base)
+        if model is None:
+            raise ModelNotFoundError(f"No model {model_id!r} in this region's Bedrock catalog.")
+        if not model_allowed(policy_for(groups, self._policies, self._default_policy), base):
+            raise ModelNotAllowedError()
+        self._prices.price(base, self._region)  # refuses a model that could not be metered
+        return model
+
+    def invoke(self, caller: Caller, model_id: str, parameters: dict[str, Any]) -> InvokeOutcome:
+        self.check(model_id, caller.groups)
+        call = self._begin(caller, model_id, None)
+        try:
+            invocation = self._bedrock.invoke(model_id, parameters)
+        except AppError as exc:
+            self._settle_failure(call, exc)
+            raise
+        row = format_for(model_id)
+        output = extract(row.output_path, invocation.body) if row and invocation.body is not None else None
+        usage = invocation.header_usage or TokenUsage(
+            input_tokens=int(extract(row.input_tokens_path, invocation.body) or 0) if row else 0,
+            output_tokens=int(extract(row.output_tokens_path, invocation.body) or 0) if row else 0,
+        )
+        cost = self._settle_success(call, usage, invocation.latency_ms)
+        known = isinstance(output, str)
+        return InvokeOutcome(
+            model_id=model_id,
+            output=output if known else None,
+            raw=None if known else (invocation.body if invocation.body is not None else invocation.raw),
+            known_shape=known,
+            usage=usage,
+            cost_micros=cost,
+            request_id=caller.request_id,
+        )
+
+    def converse(
+        self,
+        caller: Caller,
+        model_id: str,
+        messages: list[dict[str, Any]],
+        system: list[dict[str, str]] | None = None,
+        inference_config: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
+    ) -> ConverseOutcome:
+        self.check(model_id, caller.groups)
+        call = self._begin(caller, model_id, conversation_id)
+        try:
+            result = self._bedrock.converse(model_id, messages, system, inference_config)
+        except AppError as exc:
+            self._settle_failure(call, exc)
+            raise
+        cost = self._settle_success(call, result.usage, result.latency_ms)
+        return ConverseOutcome(
+            model_id=model_id,
+            text=result.text,
+            usage=result.usage,
+            stop_reason=result.stop_reason,
+            cost_micros=cost,
+            request_id=caller.request_id,
+        )
+
+    def _begin(self, caller: Caller, model_id: str, conversation_id: str | None) -> CallRecord:
+        call = CallRecord(
+            user_id=caller.user_id,
+            request_id=caller.request_id,
+            key_id=caller.key_id,
+            model_id=base_model_id(model_id),
+            started_at=iso(utcnow()),
+            conversation_id=conversation_id,
+        )
+        self._usage.begin(call, int(time.time()))
+        return call
+
+    def _settle_success(self, call: CallRecord, usage: TokenUsage, latency_ms: int) -> int:
+        cost = self._prices.cost_micros(call.model_id, self._region, usage)
+        self._usage.settle(
+            call,
+            Settlement(
+                status=OK,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_micros=cost,
+                latency_ms=latency_ms,
+            ),
+        )
+        return cost
+
+    def _settle_failure(self, call: CallRecord, error: AppError) -> None:
+        self._usage.settle(
+            call,
+            Settlement(
+                status=ERROR,
+                input_tokens=0,
+                output_tokens=0,
+                cost_micros=0,
+                latency_ms=0,
+                error_code=error.code,
+            ),
+        )

@@ -1,0 +1,33 @@
+"""Which group policy applies to a user: the group that wins by precedence, as for the preferred role.
+
+Only groups that have a policy take part. A tie at the best precedence merges the tied policies into the most
+generous one (the union of their models), so belonging to one more group never takes rights away. A user in no
+group with a policy gets the default policy.
+"""
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
+from gateway.auth.groups import GroupInfo, effective_groups, winning_groups
+from gateway.settings import GroupPolicy
+
+
+def policy_for(groups: Iterable[str], policies: dict[str, GroupPolicy], default: GroupPolicy) -> GroupPolicy:
+    candidates = [
+        GroupInfo(name=name, precedence=policies[name].precedence, role_arn=None)
+        for name in effective_groups(groups)
+        if name in policies
+    ]
+    if not candidates:
+        return default
+    winners = [policies[group.name] for group in winning_groups(candidates)]
+    if len(winners) == 1:
+        return winners[0]
+    return GroupPolicy(
+        precedence=winners[0].precedence,
+        allowed_models=sorted({pattern for policy in winners for pattern in policy.allowed_models}),
+    )
+
+
+def model_allowed(policy: GroupPolicy, base_model_id: str) -> bool:
+    return any(fnmatchcase(base_model_id, pattern) for pattern in policy.allowed_models)

@@ -1,0 +1,129 @@
+"""bedrock-runtime's InvokeModel and Converse, decided without LocalStack (the provider only adapts them).
+
+Imports nothing from LocalStack. See prompt.py for the token rule and the test hooks, families.py for the
+native bodies, openai_compat.py for the optional forwarding.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway_localstack.bedrock import catalog, openai_compat
+from gateway_localstack.bedrock.errors import BedrockError
+from gateway_localstack.bedrock.families import FAMILIES
+from gateway_localstack.bedrock.prompt import (
+    Prompt,
+    Reply,
+    apply_test_hooks,
+    as_text_blocks,
+    echo,
+    positive_int,
+)
+
+CONVERSE_UNSUPPORTED = (
+    "This action doesn't support the model that you provided. Try again with a supported text or chat model."
+)
+
+
+@dataclass
+class Invocation:
+    """InvokeModel's answer: the JSON body and what its X-Amzn-Bedrock-* headers say."""
+
+    body: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Amzn-Bedrock-Input-Token-Count": str(self.input_tokens),
+            "X-Amzn-Bedrock-Output-Token-Count": str(self.output_tokens),
+            "X-Amzn-Bedrock-Invocation-Latency": str(self.latency_ms),
+        }
+
+
+def generate(prompt: Prompt, env: Mapping[str, str]) -> Reply:
+    if openai_compat.configured_url(env):
+        return openai_compat.forward(prompt, env)
+    return echo(prompt)
+
+
+def _json_object(body: bytes | str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BedrockError.malformed(f"the body is not valid JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise BedrockError.malformed(f"expected type: JSONObject, found: {type(value).__name__}")
+    return value
+
+
+def invoke_model(
+    model_id: str,
+    body: bytes | str | None,
+    env: Mapping[str, str],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Invocation:
+    started = clock()
+    model = catalog.resolve(model_id)
+    family = FAMILIES[model["family"]]
+    request = _json_object(body)
+    prompt = family.parse(request)
+    apply_test_hooks(prompt, sleep)
+    if family.generates_text:
+        reply = generate(prompt, env)
+    else:
+        reply = Reply("", prompt.input_tokens, 0, truncated=False)
+    extra = (request,) if family.build_needs_body else ()
+    answer = family.build(model, prompt, reply, *extra)
+    return Invocation(answer, reply.input_tokens, reply.output_tokens, round((clock() - started) * 1000))
+
+
+def converse_prompt(request: Mapping[str, Any]) -> Prompt:
+    """Converse's request (as boto3 sends it) reduced to a Prompt: the text blocks, inferenceConfig.maxTokens."""
+    messages = request.get("messages") or []
+    if not messages:
+        raise BedrockError.validation("A conversation must start with a user message. Try again with a user message.")
+    config = request.get("inferenceConfig") or {}
+    prompt = Prompt(max_tokens=positive_int(config.get("maxTokens"), "inferenceConfig.maxTokens"))
+    prompt.system = as_text_blocks(request.get("system") or [], "system")
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            raise BedrockError.validation(f"messages.{index}.role: {role!r} is not user or assistant")
+        prompt.turns.append((role, "\n".join(as_text_blocks(message.get("content") or [], f"messages.{index}"))))
+    if prompt.turns[0][0] != "user":
+        raise BedrockError.validation("A conversation must start with a user message. Try again with a user message.")
+    prompt.counted = prompt.system + [text for _, text in prompt.turns]
+    return prompt
+
+
+def converse(
+    request: Mapping[str, Any],
+    env: Mapping[str, str],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    started = clock()
+    model = catalog.resolve(request.get("modelId") or "")
+    if not FAMILIES[model["family"]].generates_text:
+        raise BedrockError.validation(CONVERSE_UNSUPPORTED)
+    prompt = converse_prompt(request)
+    apply_test_hooks(prompt, sleep)
+    reply = generate(prompt, env)
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
+        "stopReason": "max_tokens" if reply.truncated else "end_turn",
+        "usage": {
+            "inputTokens": reply.input_tokens,
+            "outputTokens": reply.output_tokens,
+            "totalTokens": reply.total_tokens,
+        },
+        "metrics": {"latencyMs": round((clock() - started) * 1000)},
+    }
