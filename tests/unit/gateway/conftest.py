@@ -63,3 +63,17 @@ def api(stack):
     app = create_app()
     app.dependency_overrides[deps.token_verifier] = moto_verifier
     return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def bedrock(stack, monkeypatch):
+    """Bedrock's clients behind Stubber: queue the answers a test expects (see tests/support/bedrock.py)."""
+    import gateway.providers.bedrock as bedrock_provider
+    from gateway.aws import client as real_client
+    from tests.support.bedrock import stubbed_bedrock
+
+    stub = stubbed_bedrock()
+    monkeypatch.setattr(
+        bedrock_provider, "client", lambda service: stub.clients.get(service) or real_client(service)
+    )
+    return stub

@@ -1,7 +1,6 @@
 """The local Bedrock's catalog: ListFoundationModels / GetFoundationModel and model-identifier resolution."""
 
 import pytest
-
 from gateway_localstack.bedrock import catalog
 from gateway_localstack.bedrock.errors import BedrockError
 
@@ -97,7 +96,10 @@ def test_get_model_rejects_unknown_ids_and_inference_profiles(identifier):
 
 @pytest.mark.parametrize("prefix", ["", "us.", "eu.", "apac.", "global."])
 def test_resolve_accepts_inference_profile_prefixes(prefix):
-    assert catalog.resolve(prefix + "anthropic.claude-3-5-sonnet-20240620-v1:0")["family"] == "anthropic-messages"
+    assert (
+        catalog.resolve(prefix + "anthropic.claude-3-5-sonnet-20240620-v1:0")["family"]
+        == "anthropic-messages"
+    )
 
 
 def test_resolve_accepts_arns():
@@ -112,5 +114,5 @@ def test_resolve_accepts_arns():
     ["xx.amazon.nova-lite-v1:0", "amazon.nova-lite-v1", "us.us.amazon.nova-lite-v1:0", "", "nova-lite"],
 )
 def test_resolve_rejects_other_identifiers(identifier):
-    with pytest.raises(BedrockError, match="The provided model identifier is invalid."):
+    with pytest.raises(BedrockError, match=r"^The provided model identifier is invalid\.$"):
         catalog.resolve(identifier)

@@ -1,0 +1,85 @@
+import json
+
+from tests.unit.gateway.api.helpers import signed_up
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def test_models_with_the_api_key_alone(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    response = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "list"
+    assert {"id": HAIKU, "object": "model", "created": 0, "owned_by": "Anthropic"} in body["data"]
+
+
+def test_chat_completion_maps_to_converse(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.converse("Bonjour", 7, 1, stop="max_tokens")
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"authorization": f"Bearer {headers['x-api-key']}"},  # how the openai client sends its key
+        json={
+            "model": HAIKU,
+            "messages": [
+                {"role": "system", "content": "Answer in French"},
+                {"role": "user", "content": [{"type": "text", "text": "Hello"}]},
+            ],
+            "max_tokens": 1,
+            "temperature": 0.2,
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "Bonjour"}
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"] == {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}
+    _, params = bedrock.calls[-1]
+    assert params["system"] == [{"text": "Answer in French"}]
+    assert params["messages"] == [{"role": "user", "content": [{"text": "Hello"}]}]
+    assert params["inferenceConfig"] == {"maxTokens": 1, "temperature": 0.2}
+
+
+def test_stream_true_answers_one_chunk_then_done(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.converse("Hi", 2, 1)
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={"model": HAIKU, "messages": [{"role": "user", "content": "Hello"}], "stream": True},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [line.removeprefix("data: ") for line in response.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "Hi"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_v1_refuses_missing_or_revoked_keys(api, bedrock):
+    headers, registration, _ = signed_up(api)
+    assert api.get("/v1/models").status_code == 403
+    api.delete(
+        f"/me/api-keys/{registration['api_key_id']}", headers={"authorization": headers["authorization"]}
+    )
+    response = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_conversation_must_start_with_the_user(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={"model": HAIKU, "messages": [{"role": "assistant", "content": "Hi"}]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_messages"
