@@ -4,7 +4,9 @@
 
 Checks Cognito (pool, client, user, USER_PASSWORD_AUTH tokens, JWKS), cognito-identity, DynamoDB, a python3.8
 Lambda (run on CPython 3.12 by the subprocess executor) and its CloudWatch log line, and a REST API with a
-Cognito authorizer, an API key and usage plans: 401 / 403 / 200 / 429 (throttle) / 429 (quota).
+Cognito authorizer, an API key and usage plans: 401 / 403 / 200 / 429 (throttle) / 429 (quota), and Bedrock:
+the catalog, InvokeModel per model family (native body and token-count headers), Converse, the errors and the
+test hooks (`BEDROCK_ONLY=1` runs just these).
 Every run uses fresh names, so it can be repeated against the same emulator. Exits 1 on the first failure.
 """
 
@@ -22,6 +24,8 @@ import zipfile
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 ENDPOINT = "http://{}:{}".format(
     os.environ.get("LOCAL_AWS_HOST", "127.0.0.1"), os.environ.get("LOCAL_AWS_PORT", "4566")
@@ -43,13 +47,14 @@ def handler(event, context):
 """
 
 
-def client(service: str):
+def client(service: str, **config):
     return boto3.client(
         service,
         endpoint_url=ENDPOINT,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",  # noqa: S106 - LocalStack's fixed test credentials
+        config=Config(**config) if config else None,
     )
 
 
@@ -305,6 +310,204 @@ def rest_api(function_arn: str, idp: dict) -> None:
     )
 
 
+CLAUDE3 = "anthropic.claude-3-haiku-20240307-v1:0"
+# model id -> (request for "say hello world", the reply text in the body, is the rest of the body right)
+BEDROCK_FAMILIES = {
+    CLAUDE3: (
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "say hello world"}]}],
+        },
+        lambda b: b["content"][0]["text"],
+        lambda b: b["stop_reason"] == "end_turn" and b["usage"] == {"input_tokens": 3, "output_tokens": 4},
+    ),
+    "anthropic.claude-v2:1": (
+        {"prompt": "\n\nHuman: say hello world\n\nAssistant:", "max_tokens_to_sample": 64},
+        lambda b: b["completion"].strip(),
+        lambda b: b["stop_reason"] == "stop_sequence" and b["stop"] == "\n\nHuman:",
+    ),
+    "amazon.titan-text-express-v1": (
+        {"inputText": "say hello world", "textGenerationConfig": {"maxTokenCount": 64}},
+        lambda b: b["results"][0]["outputText"],
+        lambda b: b["results"][0]["completionReason"] == "FINISH" and b["inputTextTokenCount"] == 3,
+    ),
+    "us.amazon.nova-lite-v1:0": (
+        {
+            "messages": [{"role": "user", "content": [{"text": "say hello world"}]}],
+            "inferenceConfig": {"maxTokens": 64},
+        },
+        lambda b: b["output"]["message"]["content"][0]["text"],
+        lambda b: b["stopReason"] == "end_turn" and b["usage"]["totalTokens"] == 7,
+    ),
+    "meta.llama3-8b-instruct-v1:0": (
+        {"prompt": "say hello world", "max_gen_len": 64},
+        lambda b: b["generation"],
+        lambda b: b["stop_reason"] == "stop" and b["generation_token_count"] == 4,
+    ),
+    "mistral.mistral-large-2402-v1:0": (
+        {"prompt": "<s>[INST] say hello world [/INST]", "max_tokens": 64},
+        lambda b: b["outputs"][0]["text"],
+        lambda b: b["outputs"][0]["stop_reason"] == "stop",
+    ),
+    "cohere.command-text-v14": (
+        {"prompt": "say hello world", "max_tokens": 64},
+        lambda b: b["generations"][0]["text"],
+        lambda b: b["generations"][0]["finish_reason"] == "COMPLETE" and b["prompt"] == "say hello world",
+    ),
+    "cohere.command-r-v1:0": (
+        {"message": "say hello world", "max_tokens": 64},
+        lambda b: b["text"],
+        lambda b: b["finish_reason"] == "COMPLETE" and len(b["chat_history"]) == 2,
+    ),
+    "ai21.j2-ultra-v1": (
+        {"prompt": "say hello world", "maxTokens": 64},
+        lambda b: b["completions"][0]["data"]["text"],
+        lambda b: b["completions"][0]["finishReason"]["reason"] == "endoftext",
+    ),
+    "eu.ai21.jamba-1-5-mini-v1:0": (
+        {"messages": [{"role": "user", "content": "say hello world"}], "max_tokens": 64},
+        lambda b: b["choices"][0]["message"]["content"],
+        lambda b: b["choices"][0]["finish_reason"] == "stop" and b["usage"]["total_tokens"] == 7,
+    ),
+}
+
+
+def bedrock() -> None:
+    control, runtime = client("bedrock"), client("bedrock-runtime", retries={"max_attempts": 1})
+    models = control.list_foundation_models()["modelSummaries"]
+    ok(
+        len(models) == 15 and all(m["modelLifecycle"] == {"status": "ACTIVE"} for m in models),
+        f"bedrock: list_foundation_models ({len(models)} models)",
+        models,
+    )
+    meta = [m["modelId"] for m in control.list_foundation_models(byProvider="meta")["modelSummaries"]]
+    embedding = control.list_foundation_models(byOutputModality="EMBEDDING")["modelSummaries"]
+    ok(
+        meta == ["meta.llama3-8b-instruct-v1:0", "meta.llama3-70b-instruct-v1:0"]
+        and [m["modelId"] for m in embedding] == ["amazon.titan-embed-text-v2:0"],
+        "bedrock: list_foundation_models byProvider, byOutputModality",
+        (meta, embedding),
+    )
+    details = control.get_foundation_model(modelIdentifier=CLAUDE3)["modelDetails"]
+    ok(
+        details["modelArn"] == f"arn:aws:bedrock:{REGION}::foundation-model/{CLAUDE3}"
+        and details["providerName"] == "Anthropic",
+        "bedrock: get_foundation_model",
+        details,
+    )
+
+    for model_id, (request, text_of, finished) in BEDROCK_FAMILIES.items():
+        response = runtime.invoke_model(modelId=model_id, body=json.dumps(request))
+        body = json.loads(response["body"].read())
+        headers = response["ResponseMetadata"]["HTTPHeaders"]
+        ok(
+            text_of(body) == "Echo: say hello world"
+            and finished(body)
+            and response["contentType"] == "application/json"
+            and headers.get("x-amzn-bedrock-output-token-count") == "4"
+            and int(headers.get("x-amzn-bedrock-input-token-count", 0)) >= 3
+            and "x-amzn-bedrock-invocation-latency" in headers,
+            f"bedrock-runtime: invoke_model {model_id} (native body, token headers)",
+            (body, headers),
+        )
+    response = runtime.invoke_model(
+        modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "say hello world"})
+    )
+    body = json.loads(response["body"].read())
+    ok(
+        len(body["embedding"]) == 8
+        and body["inputTextTokenCount"] == 3
+        and response["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-bedrock-input-token-count") == "3",
+        "bedrock-runtime: invoke_model amazon.titan-embed-text-v2:0",
+        body,
+    )
+    long_prompt = " ".join(f"w{i}" for i in range(40))
+    response = runtime.invoke_model(
+        modelId=CLAUDE3,
+        body=json.dumps(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 3,
+                "messages": [{"role": "user", "content": long_prompt}],
+            }
+        ),
+    )
+    body = json.loads(response["body"].read())
+    ok(
+        body["stop_reason"] == "max_tokens" and body["content"][0]["text"] == "Echo: w0 w1",
+        "bedrock-runtime: max_tokens truncates the reply",
+        body,
+    )
+
+    answer = runtime.converse(
+        modelId="global.anthropic.claude-3-5-sonnet-20240620-v1:0",
+        system=[{"text": "be brief"}],
+        messages=[{"role": "user", "content": [{"text": "say hello world"}]}],
+        inferenceConfig={"maxTokens": 64},
+    )
+    ok(
+        answer["output"]["message"]["content"] == [{"text": "Echo: say hello world"}]
+        and answer["stopReason"] == "end_turn"
+        and answer["usage"] == {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9}
+        and "latencyMs" in answer["metrics"],
+        "bedrock-runtime: converse",
+        answer,
+    )
+
+    def error_of(call, **kwargs) -> tuple[str, int]:
+        try:
+            call(**kwargs)
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+        return "no error", 200
+
+    say = [{"role": "user", "content": [{"text": "say hello world"}]}]
+    expect = [
+        (
+            "unknown model",
+            error_of(runtime.converse, modelId="anthropic.claude-0", messages=say),
+            ("ValidationException", 400),
+        ),
+        (
+            "malformed body",
+            error_of(runtime.invoke_model, modelId=CLAUDE3, body=b"{no json"),
+            ("ValidationException", 400),
+        ),
+        (
+            "embeddings model via converse",
+            error_of(runtime.converse, modelId="amazon.titan-embed-text-v2:0", messages=say),
+            ("ValidationException", 400),
+        ),
+        (
+            "[[bedrock:throttle]]",
+            error_of(
+                runtime.converse,
+                modelId=CLAUDE3,
+                messages=[{"role": "user", "content": [{"text": "hi [[bedrock:throttle]]"}]}],
+            ),
+            ("ThrottlingException", 429),
+        ),
+        (
+            "[[bedrock:error]]",
+            error_of(
+                runtime.invoke_model,
+                modelId="meta.llama3-8b-instruct-v1:0",
+                body=json.dumps({"prompt": "hi [[bedrock:error]]"}),
+            ),
+            ("ModelErrorException", 424),
+        ),
+    ]
+    for what, got, want in expect:
+        ok(got == want, f"bedrock-runtime: {what} -> {want[0]} ({want[1]})", got)
+    started = time.monotonic()
+    runtime.converse(
+        modelId=CLAUDE3, messages=[{"role": "user", "content": [{"text": "[[bedrock:sleep=1]]"}]}]
+    )
+    waited = time.monotonic() - started
+    ok(waited >= 1.0, f"bedrock-runtime: [[bedrock:sleep=1]] answered after {waited:.1f}s", waited)
+
+
 def _rss_mib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -332,6 +535,10 @@ def memory_report() -> None:
 
 def main() -> None:
     print(f"smoke test of {ENDPOINT} (run {RUN})")
+    bedrock()
+    if os.environ.get("BEDROCK_ONLY") == "1":
+        print("all checks passed")
+        return
     idp = cognito()
     cognito_identity(idp)
     dynamodb()

@@ -1,4 +1,4 @@
-"""Bedrock's errors as the decision modules raise them; the LocalStack adapters turn them into service errors."""
+"""Bedrock's errors as the decision modules raise them; the LocalStack adapters convert them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """InvokeModel bodies per model family: the native request each family takes and the native response it sends.
 
-Imports nothing from LocalStack. A family is `parse(body) -> Prompt` plus `build(model, prompt, reply) -> dict`;
-the catalog's `family` field names the one a model uses.
+Imports nothing from LocalStack. A family is `parse(body) -> Prompt` plus
+`build(model, prompt, reply) -> dict`; the catalog's `family` field names the one a model uses.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _optional(body: dict[str, Any], key: str, kind: type, kind_name: str) -> Any
     return _require(body, key, kind, kind_name)
 
 
-def _single_prompt(body: dict[str, Any], key: str, limit_key: str | None, config: dict | None = None) -> Prompt:
+def _single_prompt(
+    body: dict[str, Any], key: str, limit_key: str | None, config: dict | None = None
+) -> Prompt:
     text = _require(body, key, str, "String")
     source = body if config is None else config
     limit = positive_int(source.get(limit_key), f"#/{limit_key}") if limit_key else None
@@ -334,7 +336,9 @@ def parse_titan_embed(body: dict[str, Any]) -> Prompt:
 def embedding(text: str) -> list[float]:
     """A deterministic unit vector of EMBEDDING_DIMENSIONS floats derived from the text's SHA-256."""
     digest = hashlib.sha256(text.encode()).digest()
-    raw = [int.from_bytes(digest[4 * i : 4 * i + 4], "big") / 2**31 - 1.0 for i in range(EMBEDDING_DIMENSIONS)]
+    raw = [
+        int.from_bytes(digest[4 * i : 4 * i + 4], "big") / 2**31 - 1.0 for i in range(EMBEDDING_DIMENSIONS)
+    ]
     norm = math.sqrt(sum(value * value for value in raw)) or 1.0
     return [round(value / norm, 6) for value in raw]
 

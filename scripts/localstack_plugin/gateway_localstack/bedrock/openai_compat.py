@@ -1,8 +1,8 @@
 """Optional forwarding of the reply to an OpenAI-compatible `/chat/completions` (e.g. a local Ollama).
 
-Imports nothing from LocalStack. Selected by `LOCAL_BEDROCK_OPENAI_URL` (e.g. http://127.0.0.1:11434/v1) in the
-emulator's environment, model `LOCAL_BEDROCK_OPENAI_MODEL` (default `llama3.2`). The conversation is sent as
-chat messages (system prompt, then the turns); `max_tokens` is passed on; the token counts are the server's
+Imports nothing from LocalStack. Selected by `LOCAL_BEDROCK_OPENAI_URL` (e.g. http://127.0.0.1:11434/v1) in
+the emulator's environment, model `LOCAL_BEDROCK_OPENAI_MODEL` (default `llama3.2`). The conversation is sent
+as chat messages (system prompt, then the turns); `max_tokens` is passed on; the token counts are the server's
 `usage` (the word counts of the echo model's rule when it sends none); `finish_reason: length` is a
 truncated reply.
 """
@@ -10,7 +10,6 @@ truncated reply.
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -43,7 +42,9 @@ def reply_from(answer: dict, prompt: Prompt) -> Reply:
         text = choice["message"]["content"] or ""
     except (KeyError, IndexError, TypeError) as error:
         raise BedrockError(
-            "ModelErrorException", f"The model returned the following errors: unexpected answer {answer!r:.200}", 424
+            "ModelErrorException",
+            f"The model returned the following errors: unexpected answer {answer!r:.200}",
+            424,
         ) from error
     usage = answer.get("usage") or {}
     input_tokens = usage.get("prompt_tokens")
@@ -74,8 +75,10 @@ def forward(prompt: Prompt, env: Mapping[str, str], timeout: float = TIMEOUT_SEC
         raise BedrockError(
             "ModelErrorException", f"The model returned the following errors: {error.code} {detail}", 424
         ) from error
-    except (TimeoutError, socket.timeout) as error:
-        raise BedrockError("ModelTimeoutException", "Model has timed out in processing the request.", 408) from error
+    except TimeoutError as error:
+        raise BedrockError(
+            "ModelTimeoutException", "Model has timed out in processing the request.", 408
+        ) from error
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise BedrockError(
             "ServiceUnavailableException", f"The model endpoint {url} is unavailable: {error}", 503

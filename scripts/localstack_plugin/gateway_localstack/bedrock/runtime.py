@@ -86,10 +86,12 @@ def invoke_model(
 
 
 def converse_prompt(request: Mapping[str, Any]) -> Prompt:
-    """Converse's request (as boto3 sends it) reduced to a Prompt: the text blocks, inferenceConfig.maxTokens."""
+    """Converse's request reduced to a Prompt: its text blocks and inferenceConfig.maxTokens."""
     messages = request.get("messages") or []
     if not messages:
-        raise BedrockError.validation("A conversation must start with a user message. Try again with a user message.")
+        raise BedrockError.validation(
+            "A conversation must start with a user message. Try again with a user message."
+        )
     config = request.get("inferenceConfig") or {}
     prompt = Prompt(max_tokens=positive_int(config.get("maxTokens"), "inferenceConfig.maxTokens"))
     prompt.system = as_text_blocks(request.get("system") or [], "system")
@@ -97,9 +99,13 @@ def converse_prompt(request: Mapping[str, Any]) -> Prompt:
         role = message.get("role") if isinstance(message, dict) else None
         if role not in ("user", "assistant"):
             raise BedrockError.validation(f"messages.{index}.role: {role!r} is not user or assistant")
-        prompt.turns.append((role, "\n".join(as_text_blocks(message.get("content") or [], f"messages.{index}"))))
+        prompt.turns.append(
+            (role, "\n".join(as_text_blocks(message.get("content") or [], f"messages.{index}")))
+        )
     if prompt.turns[0][0] != "user":
-        raise BedrockError.validation("A conversation must start with a user message. Try again with a user message.")
+        raise BedrockError.validation(
+            "A conversation must start with a user message. Try again with a user message."
+        )
     prompt.counted = prompt.system + [text for _, text in prompt.turns]
     return prompt
 

@@ -13,7 +13,9 @@ from gateway_localstack.bedrock.errors import BedrockError
 
 
 def service_error(error: BedrockError) -> CommonServiceException:
-    return CommonServiceException(error.code, error.message, status_code=error.status, sender_fault=error.status < 500)
+    return CommonServiceException(
+        error.code, error.message, status_code=error.status, sender_fault=error.status < 500
+    )
 
 
 def list_foundation_models(context, request):

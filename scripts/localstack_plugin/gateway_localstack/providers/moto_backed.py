@@ -2,7 +2,7 @@
 
 The community runtime has no Cognito, and its DynamoDB needs DynamoDB Local (a Java download), so these are
 selected with PROVIDER_OVERRIDE_<SERVICE>=moto (local-aws.sh and localstack-compose.yml set them).
-A future service of the plugin (e.g. bedrock, bedrock-runtime) is one more module here plus an entry point.
+A further service is one more module here plus an entry point (as bedrock.py, bedrock_runtime.py).
 """
 
 from __future__ import annotations
