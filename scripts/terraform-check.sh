@@ -6,7 +6,7 @@
 #      constraint rewritten to 3.39.0, is validated instead. That proves the syntax and the module wiring against
 #      the 3.39 schema, not the 5.x schema (the modules are written to what both accept).
 #   4. where a hashicorp/aws 5.x filesystem mirror exists on the machine (TF_AWS5_MIRROR, default /opt/tf-plugins,
-#      which this project's CI image has), envs/dev and envs/prod are also validated as written, against 5.x.
+#      which this project's CI image has), those 5.x roots are also validated as written, against 5.x.
 #
 #   scripts/terraform-check.sh [TERRAFORM_DIR]     (default: <repo>/terraform)
 #
@@ -52,6 +52,7 @@ find "$WORK/terraform" \( -name .terraform -o -name '.terraform.lock.hcl' -o -na
 
 labels=()
 dirs=()
+provider5_roots=()
 for module in "$WORK"/terraform/modules/*/; do
   [ -f "${module}versions.tf" ] || continue
   labels+=("modules/$(basename "$module")")
@@ -66,6 +67,7 @@ for env in "$WORK"/terraform/envs/*/; do
   fi
   # A provider 5.x root: validate a copy at the same depth (so ../../modules still resolves), with the AWS
   # provider constraint rewritten to the mirrored 3.39.0 (-backend=false leaves the s3 backend alone).
+  provider5_roots+=("$name")
   copy="$WORK/terraform/envs/.check-${name}"
   cp -R "$env" "$copy"
   sed -i -E '/source *= *"hashicorp\/aws"/,/}/ s/^( *version *= *)".*"/\1"'"${LOCAL_PROVIDER_VERSION}"'"/' \
@@ -103,8 +105,10 @@ for i in "${!dirs[@]}"; do
 done
 
 aws5_mirror="${TF_AWS5_MIRROR:-/opt/tf-plugins}"
-if compgen -G "${aws5_mirror}/registry.terraform.io/hashicorp/aws/5.*" >/dev/null; then
-  step "validate envs/dev and envs/prod as written, against hashicorp/aws 5.x from ${aws5_mirror}"
+if [ "${#provider5_roots[@]}" -eq 0 ]; then
+  :
+elif compgen -G "${aws5_mirror}/registry.terraform.io/hashicorp/aws/5.*" >/dev/null; then
+  step "validate ${provider5_roots[*]} as written, against hashicorp/aws 5.x from ${aws5_mirror}"
   eval "$("$TF" --print-env)"  # the same terraform binary, with a CLI config of our own below
   cat >"$WORK/aws5.tfrc" <<RC
 provider_installation {
@@ -115,7 +119,7 @@ provider_installation {
 }
 disable_checkpoint = true
 RC
-  for name in dev prod; do
+  for name in "${provider5_roots[@]}"; do
     copy="$WORK/terraform/envs/.aws5-${name}"
     cp -R "$WORK/terraform/envs/${name}" "$copy"
     if TF_CLI_CONFIG_FILE="$WORK/aws5.tfrc" TF_PLUGIN_CACHE_DIR="" terraform -chdir="$copy" init -backend=false \
@@ -129,7 +133,7 @@ RC
     fi
   done
 else
-  step "no hashicorp/aws 5.x mirror at ${aws5_mirror}: envs/dev and envs/prod were checked against 3.39 only"
+  step "no hashicorp/aws 5.x mirror at ${aws5_mirror}: ${provider5_roots[*]} checked against 3.39 only"
 fi
 
 if [ "${#failures[@]}" -gt 0 ]; then
