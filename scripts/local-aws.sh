@@ -88,11 +88,23 @@ wait_ready() {  # wait_ready <pid or empty for docker>
   die "not ready after ${start_timeout}s (log: ${pid:+$log_file}${pid:-${compose[*]} logs})"
 }
 
+# The plugin's code as of now; the emulator records it at start, so `up` can tell a stale emulator.
+plugin_digest() {
+  find "$plugin_dir" -type f \( -name '*.py' -o -name '*.json' -o -name '*.toml' -o -name '*.txt' \) \
+    -not -path '*/__pycache__/*' -not -path '*.egg-info/*' | LC_ALL=C sort | xargs cat | sha256
+}
+
 up_host() {
   local pid
   if pid=$(our_pid); then
-    if healthy; then say "already running at $endpoint (pid $pid)"; return 0; fi
-    say "pid $pid is starting; waiting"; wait_ready "$pid"; say "ready at $endpoint"; return 0
+    if healthy && [ "$(cat "$dir/plugin.sha256" 2>/dev/null)" != "$(plugin_digest)" ]; then
+      say "the plugin changed since this emulator started: restarting it (its resources start empty)"
+      down_host
+    elif healthy; then
+      say "already running at $endpoint (pid $pid)"; return 0
+    else
+      say "pid $pid is starting; waiting"; wait_ready "$pid"; say "ready at $endpoint"; return 0
+    fi
   fi
   if port_in_use; then
     die "port $port on $host is in use by something else: free it or pick another, e.g. LOCAL_AWS_PORT=$((port + 1)) $0 up"
@@ -127,6 +139,7 @@ up_host() {
     >"$log_file" 2>&1 </dev/null &
   pid=$!
   echo "$pid" > "$pid_file"
+  plugin_digest > "$dir/plugin.sha256"
   new_instance_id
   wait_ready "$pid"
   say "ready at $endpoint in $((SECONDS - started))s (pid $pid, log $log_file)"

@@ -57,11 +57,14 @@ variable "auto_join_user_groups" {
 }
 
 variable "usage_plan" {
-  description = "Throttle and quota per API key of the default usage plan."
+  description = <<-EOT
+    Throttle and quota per API key of the default usage plan. Locally roomier than dev/prod (1 request/s, burst 2,
+    25 a day) so that a developer and the end-to-end tests can work; the exact limits are the application's.
+  EOT
   type = object({
-    rate_limit   = optional(number, 1)
-    burst_limit  = optional(number, 2)
-    quota_limit  = optional(number, 25)
+    rate_limit   = optional(number, 20)
+    burst_limit  = optional(number, 40)
+    quota_limit  = optional(number, 5000)
     quota_period = optional(string, "DAY")
     quota_offset = optional(number, 0)
   })

@@ -28,6 +28,11 @@ output "group_names" {
   value       = sort(keys(aws_cognito_user_group.this))
 }
 
+output "group_precedences" {
+  description = "Precedence of each group, by group name (lower wins)."
+  value       = { for name, group in aws_cognito_user_group.this : name => group.precedence }
+}
+
 output "group_role_arns" {
   description = "IAM role ARN of each group, by group name."
   value       = { for name, role in aws_iam_role.group : name => role.arn }

@@ -9,6 +9,32 @@ locals {
   # in its environment: the application finds the plan by this name.
   usage_plan_name = "${var.name_prefix}-default"
 
+  # What the application enforces per group (GATEWAY_GROUP_POLICIES): precedence decides which group applies.
+  app_group_policies = {
+    for name, precedence in module.identity.group_precedences : name => {
+      precedence     = precedence
+      allowed_models = try(var.group_policies[name].allowed_models, ["*"])
+    }
+  }
+
+  # The model gateway: the catalog (no resource-level permissions exist for it), and invoking foundation models
+  # directly or through cross-region inference profiles (Converse is authorised as InvokeModel).
+  bedrock_policy_statements = {
+    BedrockCatalog = {
+      effect    = "Allow"
+      actions   = ["bedrock:ListFoundationModels", "bedrock:GetFoundationModel"]
+      resources = ["*"]
+    }
+    BedrockInvoke = {
+      effect  = "Allow"
+      actions = ["bedrock:InvokeModel"]
+      resources = [
+        "arn:${data.aws_partition.current.partition}:bedrock:*::foundation-model/*",
+        "arn:${data.aws_partition.current.partition}:bedrock:*:*:inference-profile/*",
+      ]
+    }
+  }
+
   jwks_url = replace(var.jwks_url_override, "{user_pool_id}", module.identity.user_pool_id)
 
   environment_variables = merge(
@@ -27,6 +53,7 @@ locals {
       GATEWAY_ALLOWED_EMAIL_DOMAINS = jsonencode(var.allowed_email_domains)
       GATEWAY_AUTO_JOIN_GROUPS      = jsonencode(var.auto_join_user_groups)
       GATEWAY_LOG_LEVEL             = var.log_level
+      GATEWAY_GROUP_POLICIES        = jsonencode(local.app_group_policies)
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },
@@ -55,8 +82,15 @@ locals {
 module "identity" {
   source = "../identity"
 
-  name_prefix     = var.name_prefix
-  groups          = var.groups
+  name_prefix = var.name_prefix
+  groups = var.group_policies == null ? null : {
+    for name, policy in var.group_policies : name => {
+      description         = policy.description
+      precedence          = policy.precedence
+      managed_policy_arns = policy.managed_policy_arns
+      policy_statements   = policy.policy_statements
+    }
+  }
   password_policy = var.password_policy
 
   attach_identity_pool_roles = var.attach_identity_pool_roles
@@ -107,7 +141,7 @@ module "function" {
 
   dynamodb_table_arns     = values(module.data.table_arns)
   cognito_user_pool_arn   = module.identity.user_pool_arn
-  extra_policy_statements = var.extra_lambda_policy_statements
+  extra_policy_statements = merge(local.bedrock_policy_statements, var.extra_lambda_policy_statements)
 
   tags = var.tags
 }

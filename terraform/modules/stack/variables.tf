@@ -162,8 +162,14 @@ variable "auto_join_user_groups" {
   }
 }
 
-variable "groups" {
-  description = "Cognito groups and the permissions of their IAM roles; see the identity module. null keeps its defaults."
+variable "group_policies" {
+  description = <<-EOT
+    The groups and what their members may do, by group name (null keeps the identity module's three groups, all
+    models allowed). Cognito side: description, precedence (lower wins, from 1), and the group IAM role's
+    managed_policy_arns and policy_statements (see the identity module). Application side: allowed_models, fnmatch
+    patterns of base model ids ("anthropic.*"; ["*"] = all). A user gets the policy of their group that wins by
+    precedence.
+  EOT
   type = map(object({
     description         = string
     precedence          = number
@@ -173,8 +179,18 @@ variable "groups" {
       actions   = list(string)
       resources = list(string)
     })), [])
+    allowed_models = optional(list(string), ["*"])
   }))
   default = null
+
+  validation {
+    condition = var.group_policies == null ? true : alltrue(flatten([
+      for policy in values(var.group_policies) : [
+        for pattern in policy.allowed_models : can(regex("^[A-Za-z0-9.*?:_-]+$", pattern))
+      ]
+    ]))
+    error_message = "allowed_models entries must be model ids or fnmatch patterns of letters, digits and . * ? : _ -."
+  }
 }
 
 variable "password_policy" {
