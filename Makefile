@@ -65,8 +65,9 @@ deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=
 	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
 
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import time vs. a bare FastAPI + Mangum + boto3 app
+bench: package ## benchmarks: zip size, cold import time, gateway overhead per model call
 	$(PY) scripts/bench_cold_import.py
+	$(PY) scripts/bench_gateway.py
 
 .PHONY: clean
 clean: ## remove build output (keeps .venv and .local toolchains)

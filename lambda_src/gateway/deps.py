@@ -1,9 +1,12 @@
-"""Service wiring: one instance of each service per process, built from the settings.
+"""Service wiring: one instance of each service per process, built from the settings on first use.
 
-Routes get services through these functions with `Depends`, so tests can override any of them.
+Each `Provider` is both the way code gets a service (`deps.model_service.get()`) and a FastAPI
+dependency (`Depends(deps.model_service)`) that tests can override. As a dependency it is a coroutine, so
+FastAPI hands it out inline instead of on a worker thread: thread hops are left to code that does I/O.
 """
 
-from functools import lru_cache
+import threading
+from collections.abc import Callable
 
 from gateway.auth.tokens import JwksCache, TokenVerifier
 from gateway.providers.api_gateway import ApiGatewayKeys
@@ -23,81 +26,94 @@ from gateway.services.pricing import price_table
 from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
 
+_providers: list["Provider"] = []
 
-@lru_cache(maxsize=1)
-def token_verifier() -> TokenVerifier:
+
+class Provider[T]:
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._instance: T | None = None
+        self._lock = threading.Lock()
+        self.__name__ = build.__name__
+        _providers.append(self)
+
+    def get(self) -> T:
+        if self._instance is None:
+            with self._lock:
+                if self._instance is None:
+                    self._instance = self._build()
+        return self._instance
+
+    async def __call__(self) -> T:
+        return self.get()
+
+    def reset(self) -> None:
+        self._instance = None
+
+
+def _token_verifier() -> TokenVerifier:
     settings = get_settings()
     return TokenVerifier(
         JwksCache(settings.resolved_jwks_url), settings.token_issuer, settings.user_pool_client_id
     )
 
 
-@lru_cache(maxsize=1)
-def user_pool() -> CognitoUserPool:
+def _user_pool() -> CognitoUserPool:
     settings = get_settings()
     return CognitoUserPool(settings.user_pool_id, settings.user_pool_client_id)
 
 
-@lru_cache(maxsize=1)
-def identity_pool() -> CognitoIdentityPool:
+def _identity_pool() -> CognitoIdentityPool:
     settings = get_settings()
     return CognitoIdentityPool(settings.identity_pool_id, settings.region, settings.user_pool_id)
 
 
-@lru_cache(maxsize=1)
-def api_key_repository() -> ApiKeyRepository:
+def _api_key_repository() -> ApiKeyRepository:
     return ApiKeyRepository(get_settings().table_api_keys)
 
 
-@lru_cache(maxsize=1)
-def api_key_service() -> ApiKeyService:
+def _api_key_service() -> ApiKeyService:
     settings = get_settings()
     return ApiKeyService(
-        api_key_repository(), ApiGatewayKeys(settings.usage_plan_name), settings.max_api_keys_per_user
+        api_key_repository.get(), ApiGatewayKeys(settings.usage_plan_name), settings.max_api_keys_per_user
     )
 
 
-@lru_cache(maxsize=1)
-def audit_service() -> AuditService:
+def _audit_service() -> AuditService:
     settings = get_settings()
     return AuditService(AuditRepository(settings.table_audit, settings.audit_retention_days))
 
 
-@lru_cache(maxsize=1)
-def identity_service() -> IdentityService:
+def _identity_service() -> IdentityService:
     settings = get_settings()
     return IdentityService(
-        user_pool(),
-        identity_pool(),
-        api_key_service(),
-        api_key_repository(),
+        user_pool.get(),
+        identity_pool.get(),
+        api_key_service.get(),
+        api_key_repository.get(),
         allowed_email_domains=settings.allowed_email_domains,
         auto_join_groups=settings.auto_join_groups,
     )
 
 
-@lru_cache(maxsize=1)
-def user_admin_service() -> UserAdminService:
-    return UserAdminService(user_pool(), api_key_service(), api_key_repository())
+def _user_admin_service() -> UserAdminService:
+    return UserAdminService(user_pool.get(), api_key_service.get(), api_key_repository.get())
 
 
-@lru_cache(maxsize=1)
-def bedrock_models() -> BedrockModels:
+def _bedrock_models() -> BedrockModels:
     return BedrockModels(get_settings().model_catalog_ttl_seconds)
 
 
-@lru_cache(maxsize=1)
-def usage_repository() -> UsageRepository:
+def _usage_repository() -> UsageRepository:
     settings = get_settings()
     return UsageRepository(settings.table_usage, settings.usage_retention_days)
 
 
-@lru_cache(maxsize=1)
-def model_service() -> ModelService:
+def _model_service() -> ModelService:
     settings = get_settings()
     return ModelService(
-        bedrock_models(),
-        usage_repository(),
+        bedrock_models.get(),
+        usage_repository.get(),
         price_table(),
         settings.region,
         settings.group_policies,
@@ -105,25 +121,27 @@ def model_service() -> ModelService:
     )
 
 
-@lru_cache(maxsize=1)
-def conversation_service() -> ConversationService:
-    return ConversationService(ConversationRepository(get_settings().table_conversations), model_service())
+def _conversation_service() -> ConversationService:
+    return ConversationService(
+        ConversationRepository(get_settings().table_conversations), model_service.get()
+    )
+
+
+token_verifier = Provider(_token_verifier)
+user_pool = Provider(_user_pool)
+identity_pool = Provider(_identity_pool)
+api_key_repository = Provider(_api_key_repository)
+api_key_service = Provider(_api_key_service)
+audit_service = Provider(_audit_service)
+identity_service = Provider(_identity_service)
+user_admin_service = Provider(_user_admin_service)
+bedrock_models = Provider(_bedrock_models)
+usage_repository = Provider(_usage_repository)
+model_service = Provider(_model_service)
+conversation_service = Provider(_conversation_service)
 
 
 def reset() -> None:
     """For tests: forget services built under other settings."""
-    for factory in (
-        token_verifier,
-        user_pool,
-        identity_pool,
-        api_key_repository,
-        api_key_service,
-        audit_service,
-        identity_service,
-        user_admin_service,
-        bedrock_models,
-        usage_repository,
-        model_service,
-        conversation_service,
-    ):
-        factory.cache_clear()
+    for provider in _providers:
+        provider.reset()

@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Bedrock Gateway", version=__version__)
     install_error_handlers(app)
     # Added last runs first: the request id exists before the audit event is written.
-    app.add_middleware(AuditMiddleware, service_factory=deps.audit_service)
+    app.add_middleware(AuditMiddleware, service_factory=deps.audit_service.get)
     app.add_middleware(RequestContextMiddleware)
     for router in (
         health.router,

@@ -114,11 +114,11 @@ def _caller(principal: Principal, request: Request) -> Caller:
     )
 
 
-def get_request_caller(request: Request, principal: CurrentUser) -> Caller:
+async def get_request_caller(request: Request, principal: CurrentUser) -> Caller:
     return _caller(principal, request)
 
 
-def get_key_caller(request: Request, principal: KeyUser) -> Caller:
+async def get_key_caller(request: Request, principal: KeyUser) -> Caller:
     return _caller(principal, request)
 
 
@@ -129,7 +129,7 @@ KeyCaller = Annotated[Caller, Depends(get_key_caller)]
 def require_group(group: str) -> Callable[[Principal], Principal]:
     """A dependency admitting members of `group` (directly or through Admin)."""
 
-    def check(principal: CurrentUser) -> Principal:
+    async def check(principal: CurrentUser) -> Principal:
         if not principal.in_group(group):
             raise ForbiddenError(f"This needs membership of the {group} group.")
         return principal

@@ -38,13 +38,18 @@ class AuditContext:
 
 
 def audit_context(request: Request) -> AuditContext:
+    """The request's audit context (plain function; `Audit` is its dependency form)."""
     state = request.scope.setdefault("state", {})
     if STATE_KEY not in state:
         state[STATE_KEY] = AuditContext()
     return state[STATE_KEY]
 
 
-Audit = Annotated[AuditContext, Depends(audit_context)]
+async def _audit_dependency(request: Request) -> AuditContext:
+    return audit_context(request)
+
+
+Audit = Annotated[AuditContext, Depends(_audit_dependency)]
 
 
 def _client_details(scope: Scope) -> tuple[str | None, str | None]:
