@@ -16,11 +16,13 @@ from gateway.providers.cognito_identity import CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.audit import AuditRepository
 from gateway.repositories.conversations import ConversationRepository
+from gateway.repositories.limits import LimitRepository
 from gateway.repositories.usage import UsageRepository
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import AuditService
 from gateway.services.conversations import ConversationService
 from gateway.services.identity import IdentityService
+from gateway.services.limits import LimitService
 from gateway.services.models import ModelService
 from gateway.services.pricing import price_table
 from gateway.services.user_admin import UserAdminService
@@ -109,6 +111,13 @@ def _usage_repository() -> UsageRepository:
     return UsageRepository(settings.table_usage, settings.usage_retention_days)
 
 
+def _limit_service() -> LimitService:
+    settings = get_settings()
+    return LimitService(
+        LimitRepository(settings.table_usage), settings.group_policies, settings.default_policy
+    )
+
+
 def _model_service() -> ModelService:
     settings = get_settings()
     return ModelService(
@@ -118,6 +127,9 @@ def _model_service() -> ModelService:
         settings.region,
         settings.group_policies,
         settings.default_policy,
+        limit_service.get(),
+        default_max_output_tokens=settings.default_max_output_tokens,
+        chars_per_token=settings.reserve_chars_per_token,
     )
 
 
@@ -137,6 +149,7 @@ identity_service = Provider(_identity_service)
 user_admin_service = Provider(_user_admin_service)
 bedrock_models = Provider(_bedrock_models)
 usage_repository = Provider(_usage_repository)
+limit_service = Provider(_limit_service)
 model_service = Provider(_model_service)
 conversation_service = Provider(_conversation_service)
 

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GROUP_ADMIN = "Admin"
@@ -12,12 +12,27 @@ GROUP_PUBLISH_ALLOWED = "PublishAllowed"
 KNOWN_GROUPS = (GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED)
 
 
+class Limits(BaseModel):
+    """Exact limits of one user, per UTC calendar window; None is no limit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    requests_per_day: int | None = Field(default=None, ge=1)
+    tokens_per_day: int | None = Field(default=None, ge=1)
+    tokens_per_month: int | None = Field(default=None, ge=1)
+    budget_usd_per_month: float | None = Field(default=None, ge=0)
+    # Share of the monthly budget past which the user is flagged for the admins (calls still pass).
+    budget_soft_threshold: float = Field(default=0.8, gt=0, le=1)
+
+
 class GroupPolicy(BaseModel):
     """What a group's members may do; the group that wins by precedence decides (see services/policies.py)."""
 
     precedence: int | None = Field(default=None, ge=0)
     # fnmatch patterns of base model ids ("anthropic.*"); ["*"] is every model.
     allowed_models: list[str] = ["*"]
+    limits: Limits = Limits()
 
 
 class Settings(BaseSettings):
@@ -55,6 +70,10 @@ class Settings(BaseSettings):
 
     # Model calls must end before API Gateway's 29 s integration timeout.
     model_timeout_seconds: float = Field(default=25.0, gt=0, le=28)
+    # Reservations before a call: output tokens when the request names no maximum, and characters per token
+    # when estimating the prompt's input tokens (low on purpose: reserve too much, never too little).
+    default_max_output_tokens: int = Field(default=4096, ge=1)
+    reserve_chars_per_token: int = Field(default=3, ge=1)
     model_catalog_ttl_seconds: float = Field(default=300.0, ge=0)
     usage_retention_days: int = Field(default=400, ge=1)
 

@@ -3,16 +3,20 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway import deps
 from gateway.auth.dependencies import AdminUser
+from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError
 from gateway.services.audit import Audit
+from gateway.services.limits import LimitService
 from gateway.services.user_admin import UserAdminService
+from gateway.settings import Limits
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 UserAdmin = Annotated[UserAdminService, Depends(deps.user_admin_service)]
+LimitsService = Annotated[LimitService, Depends(deps.limit_service)]
 
 
 class UsernameRequest(BaseModel):
@@ -58,3 +62,56 @@ def enable_user(
     return UserStateResponse(
         message=f"Enabled {user.email or user.user_id}", user_id=user.user_id, enabled=True
     )
+
+
+class LimitsOverride(BaseModel):
+    """Per-user limits; a field left out or null follows the user's group policy."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    requests_per_day: int | None = Field(default=None, ge=1)
+    tokens_per_day: int | None = Field(default=None, ge=1)
+    tokens_per_month: int | None = Field(default=None, ge=1)
+    budget_usd_per_month: float | None = Field(default=None, ge=0)
+    budget_soft_threshold: float | None = Field(default=None, gt=0, le=1)
+
+
+class UserLimitsResponse(BaseModel):
+    user_id: str
+    groups: list[str]
+    group_limits: Limits
+    override: LimitsOverride
+    effective: Limits
+
+
+def _limits_of(user_id: str, users: UserAdminService, limits: LimitService) -> UserLimitsResponse:
+    groups = users.group_names(user_id)
+    return UserLimitsResponse(
+        user_id=user_id,
+        groups=list(groups),
+        group_limits=limits.group_limits(groups),
+        override=LimitsOverride(**limits.override_of(user_id)),
+        effective=limits.limits_for(user_id, groups),
+    )
+
+
+@router.get("/users/{user_id}/limits", name="admin.users.limits.get")
+def get_user_limits(
+    user_id: str, _admin: AdminUser, users: UserAdmin, limits: LimitsService, audit: Audit
+) -> UserLimitsResponse:
+    audit.resource = f"user/{user_id}/limits"
+    return _limits_of(user_id, users, limits)
+
+
+@router.put("/users/{user_id}/limits", name="admin.users.limits.put")
+def put_user_limits(
+    user_id: str,
+    body: LimitsOverride,
+    admin: AdminUser,
+    users: UserAdmin,
+    limits: LimitsService,
+    audit: Audit,
+) -> UserLimitsResponse:
+    audit.resource = f"user/{user_id}/limits"
+    users.group_names(user_id)  # 404 for an unknown user before anything is stored
+    limits.set_override(user_id, body.model_dump(), iso(utcnow()), admin.user_id)
+    return _limits_of(user_id, users, limits)

@@ -12,10 +12,13 @@ from gateway.repositories.api_keys import ApiKeyRecord
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import Audit
 from gateway.services.identity import IdentityService
+from gateway.services.models import ModelService
+from gateway.settings import Limits
 
 router = APIRouter(prefix="/me", tags=["me"])
 Identity = Annotated[IdentityService, Depends(deps.identity_service)]
 ApiKeys = Annotated[ApiKeyService, Depends(deps.api_key_service)]
+Models = Annotated[ModelService, Depends(deps.model_service)]
 
 
 class ProfileResponse(BaseModel):
@@ -71,6 +74,26 @@ def profile(user: CurrentUser, identity: Identity) -> ProfileResponse:
 @router.get("/credentials", name="me.credentials")
 def aws_credentials(request: Request, user: CurrentUser, identity: Identity) -> CredentialsResponse:
     return CredentialsResponse(**vars(identity.aws_credentials(user, bearer_token(request))))
+
+
+class LimitWindow(BaseModel):
+    name: str
+    window: str
+    limit: float | None
+    used: float
+    remaining: float | None
+    resets_in_seconds: int
+
+
+class UsageResponse(BaseModel):
+    limits: Limits
+    windows: list[LimitWindow]
+    budget_flagged: bool
+
+
+@router.get("/usage", name="me.usage")
+def usage(user: CurrentUser, models: Models) -> UsageResponse:
+    return UsageResponse(**models.limits_report(user.user_id, user.groups))
 
 
 # Key management needs a token but no key: a user whose keys are all revoked can make a new one.

@@ -24,6 +24,8 @@ class ModelFormat:
     output_path: str
     input_tokens_path: str | None = None
     output_tokens_path: str | None = None
+    # Where the request body caps the output, for the worst-case reservation before the call.
+    max_tokens_path: str | None = None
 
 
 MODEL_FORMATS: tuple[ModelFormat, ...] = (
@@ -32,41 +34,59 @@ MODEL_FORMATS: tuple[ModelFormat, ...] = (
         "anthropic",
         r"claude-(3|sonnet|haiku|opus|[4-9])",
         "$.content[0].text",
-        "$.usage.input_tokens",
-        "$.usage.output_tokens",
+        input_tokens_path="$.usage.input_tokens",
+        output_tokens_path="$.usage.output_tokens",
+        max_tokens_path="$.max_tokens",
     ),
-    ModelFormat("anthropic-completions", "anthropic", r"claude-(v2|instant)", "$.completion"),
+    ModelFormat(
+        "anthropic-completions",
+        "anthropic",
+        r"claude-(v2|instant)",
+        "$.completion",
+        max_tokens_path="$.max_tokens_to_sample",
+    ),
     ModelFormat(
         "amazon-nova",
         "amazon",
         r"nova-",
         "$.output.message.content[0].text",
-        "$.usage.inputTokens",
-        "$.usage.outputTokens",
+        input_tokens_path="$.usage.inputTokens",
+        output_tokens_path="$.usage.outputTokens",
+        max_tokens_path="$.inferenceConfig.maxTokens",
     ),
     ModelFormat(
         "amazon-titan-text",
         "amazon",
         r"titan-text",
         "$.results[0].outputText",
-        "$.inputTextTokenCount",
-        "$.results[0].tokenCount",
+        input_tokens_path="$.inputTextTokenCount",
+        output_tokens_path="$.results[0].tokenCount",
+        max_tokens_path="$.textGenerationConfig.maxTokenCount",
     ),
     ModelFormat(
-        "meta-llama", "meta", r"llama", "$.generation", "$.prompt_token_count", "$.generation_token_count"
+        "meta-llama",
+        "meta",
+        r"llama",
+        "$.generation",
+        input_tokens_path="$.prompt_token_count",
+        output_tokens_path="$.generation_token_count",
+        max_tokens_path="$.max_gen_len",
     ),
-    ModelFormat("mistral-completions", "mistral", r".*", "$.outputs[0].text"),
-    ModelFormat("cohere-command-r", "cohere", r"command-r", "$.text"),
-    ModelFormat("cohere-command", "cohere", r"command", "$.generations[0].text"),
+    ModelFormat("mistral-completions", "mistral", r".*", "$.outputs[0].text", max_tokens_path="$.max_tokens"),
+    ModelFormat("cohere-command-r", "cohere", r"command-r", "$.text", max_tokens_path="$.max_tokens"),
+    ModelFormat(
+        "cohere-command", "cohere", r"command", "$.generations[0].text", max_tokens_path="$.max_tokens"
+    ),
     ModelFormat(
         "ai21-jamba",
         "ai21",
         r"jamba",
         "$.choices[0].message.content",
-        "$.usage.prompt_tokens",
-        "$.usage.completion_tokens",
+        input_tokens_path="$.usage.prompt_tokens",
+        output_tokens_path="$.usage.completion_tokens",
+        max_tokens_path="$.max_tokens",
     ),
-    ModelFormat("ai21-jurassic", "ai21", r"j2-", "$.completions[0].data.text"),
+    ModelFormat("ai21-jurassic", "ai21", r"j2-", "$.completions[0].data.text", max_tokens_path="$.maxTokens"),
 )
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gateway.aws import client, table
 from gateway.errors import ConflictError
 
 _SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
 PENDING, OK, ERROR = "pending", "ok", "error"
 ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_micros")
 
@@ -27,6 +28,15 @@ ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_
 class DuplicateRequestError(ConflictError):
     code = "duplicate_request"
     message = "This request id has been used already."
+
+
+class CounterRefused(Exception):  # noqa: N818 (not an error of the caller's: the service decides what it means)
+    """A conditional item of the transaction failed: `index` into the extra items, with the item's values."""
+
+    def __init__(self, index: int, item: dict[str, Any]) -> None:
+        super().__init__(f"counter {index} refused")
+        self.index = index
+        self.item = item
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,10 @@ class UsageRepository:
         self._table_name = table_name
         self._retention_seconds = retention_days * 86400
 
-    def begin(self, call: CallRecord, now_epoch: int) -> None:
+    def begin(
+        self, call: CallRecord, now_epoch: int, extra_items: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Record the call as pending, with `extra_items` (limit reservations) in the same transaction."""
         item: dict[str, Any] = {
             **_call_key(call.user_id, call.request_id),
             "gsi1pk": f"USER#{call.user_id}",
@@ -109,14 +122,30 @@ class UsageRepository:
             item["key_id"] = call.key_id
         if call.conversation_id:
             item["conversation_id"] = call.conversation_id
+        put = {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
         try:
-            table(self._table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            client("dynamodb").transact_write_items(TransactItems=[put, *(extra_items or [])])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            if not failed or failed[0] == 0:
                 raise DuplicateRequestError() from exc
-            raise
+            old = reasons[failed[0]].get("Item") or {}
+            raise CounterRefused(
+                failed[0] - 1, {k: _DESERIALIZER.deserialize(v) for k, v in old.items()}
+            ) from exc
 
-    def settle(self, call: CallRecord, settlement: Settlement) -> bool:
+    def settle(
+        self, call: CallRecord, settlement: Settlement, extra_items: list[dict[str, Any]] | None = None
+    ) -> bool:
         """Record the outcome and add it to the roll-ups, once; False when it was settled before."""
         names = {"#status": "status"}
         values = {
@@ -173,7 +202,7 @@ class UsageRepository:
                 }
             )
         try:
-            client("dynamodb").transact_write_items(TransactItems=items)
+            client("dynamodb").transact_write_items(TransactItems=[*items, *(extra_items or [])])
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 return False

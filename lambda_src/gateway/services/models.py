@@ -4,6 +4,8 @@ Every call is recorded before it is made (a repeated request id is refused), and
 tokens Bedrock reports and their cost, in one transaction with the caller's roll-ups.
 """
 
+import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +15,9 @@ from gateway.domain import TokenUsage
 from gateway.errors import AppError, ForbiddenError
 from gateway.providers.bedrock import BedrockModels, FoundationModel, ModelNotFoundError
 from gateway.providers.model_formats import base_model_id, extract, format_for
-from gateway.repositories.usage import ERROR, OK, CallRecord, Settlement, UsageRepository
+from gateway.repositories.limits import transact_item
+from gateway.repositories.usage import ERROR, OK, CallRecord, CounterRefused, Settlement, UsageRepository
+from gateway.services.limits import LimitService, Reservation
 from gateway.services.policies import model_allowed, policy_for
 from gateway.services.pricing import PriceTable
 from gateway.settings import GroupPolicy
@@ -62,6 +66,9 @@ class ModelService:
         region: str,
         policies: dict[str, GroupPolicy],
         default_policy: GroupPolicy,
+        limits: LimitService,
+        default_max_output_tokens: int = 4096,
+        chars_per_token: int = 3,
     ) -> None:
         self._bedrock = bedrock
         self._usage = usage
@@ -69,6 +76,9 @@ class ModelService:
         self._region = region
         self._policies = policies
         self._default_policy = default_policy
+        self._limits = limits
+        self._default_max_output = default_max_output_tokens
+        self._chars_per_token = chars_per_token
 
     def models_for(self, groups: tuple[str, ...]) -> list[FoundationModel]:
         policy = policy_for(groups, self._policies, self._default_policy)
@@ -90,19 +100,22 @@ class ModelService:
 
     def invoke(self, caller: Caller, model_id: str, parameters: dict[str, Any]) -> InvokeOutcome:
         self.check(model_id, caller.groups)
-        call = self._begin(caller, model_id, None)
+        row = format_for(model_id)
+        max_output = extract(row.max_tokens_path, parameters) if row else None
+        call, reservation = self._begin(
+            caller, model_id, None, self._estimate(len(json.dumps(parameters))), max_output
+        )
         try:
             invocation = self._bedrock.invoke(model_id, parameters)
         except AppError as exc:
-            self._settle_failure(call, exc)
+            self._settle_failure(call, reservation, exc)
             raise
-        row = format_for(model_id)
         output = extract(row.output_path, invocation.body) if row and invocation.body is not None else None
         usage = invocation.header_usage or TokenUsage(
             input_tokens=int(extract(row.input_tokens_path, invocation.body) or 0) if row else 0,
             output_tokens=int(extract(row.output_tokens_path, invocation.body) or 0) if row else 0,
         )
-        cost = self._settle_success(call, usage, invocation.latency_ms)
+        cost = self._settle_success(call, reservation, usage, invocation.latency_ms)
         known = isinstance(output, str)
         return InvokeOutcome(
             model_id=model_id,
@@ -124,13 +137,18 @@ class ModelService:
         conversation_id: str | None = None,
     ) -> ConverseOutcome:
         self.check(model_id, caller.groups)
-        call = self._begin(caller, model_id, conversation_id)
+        prompt_chars = sum(len(block.get("text", "")) for m in messages for block in m.get("content", []))
+        prompt_chars += sum(len(block.get("text", "")) for block in system or [])
+        max_output = (inference_config or {}).get("maxTokens")
+        call, reservation = self._begin(
+            caller, model_id, conversation_id, self._estimate(prompt_chars), max_output
+        )
         try:
             result = self._bedrock.converse(model_id, messages, system, inference_config)
         except AppError as exc:
-            self._settle_failure(call, exc)
+            self._settle_failure(call, reservation, exc)
             raise
-        cost = self._settle_success(call, result.usage, result.latency_ms)
+        cost = self._settle_success(call, reservation, result.usage, result.latency_ms)
         return ConverseOutcome(
             model_id=model_id,
             text=result.text,
@@ -140,19 +158,57 @@ class ModelService:
             request_id=caller.request_id,
         )
 
-    def _begin(self, caller: Caller, model_id: str, conversation_id: str | None) -> CallRecord:
+    def limits_report(self, user_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
+        return self._limits.report(user_id, groups, utcnow())
+
+    def _estimate(self, prompt_chars: int) -> int:
+        return math.ceil(prompt_chars / self._chars_per_token)
+
+    def _begin(
+        self,
+        caller: Caller,
+        model_id: str,
+        conversation_id: str | None,
+        input_estimate: int,
+        max_output: Any,
+    ) -> tuple[CallRecord, Reservation]:
+        """Reserve the worst case against the caller's limits and record the call, in one transaction."""
+        now = utcnow()
+        base = base_model_id(model_id)
+        output = (
+            int(max_output)
+            if isinstance(max_output, int | float) and max_output > 0
+            else self._default_max_output
+        )
+        worst = TokenUsage(input_tokens=input_estimate, output_tokens=output)
+        reservation, moves = self._limits.plan(
+            caller.user_id,
+            caller.groups,
+            worst.total_tokens,
+            self._prices.cost_micros(base, self._region, worst),
+            now,
+        )
         call = CallRecord(
             user_id=caller.user_id,
             request_id=caller.request_id,
             key_id=caller.key_id,
-            model_id=base_model_id(model_id),
-            started_at=iso(utcnow()),
+            model_id=base,
+            started_at=iso(now),
             conversation_id=conversation_id,
         )
-        self._usage.begin(call, int(time.time()))
-        return call
+        items = [transact_item(self._limits.table_name, caller.user_id, move) for move in moves]
+        try:
+            self._usage.begin(call, int(time.time()), items)
+        except CounterRefused as refused:
+            raise self._limits.refused(moves[refused.index], None, refused.item, now) from None
+        return call, reservation
 
-    def _settle_success(self, call: CallRecord, usage: TokenUsage, latency_ms: int) -> int:
+    def _moves(self, user_id: str, moves: list[Any]) -> list[dict[str, Any]]:
+        return [transact_item(self._limits.table_name, user_id, move) for move in moves]
+
+    def _settle_success(
+        self, call: CallRecord, reservation: Reservation, usage: TokenUsage, latency_ms: int
+    ) -> int:
         cost = self._prices.cost_micros(call.model_id, self._region, usage)
         self._usage.settle(
             call,
@@ -163,10 +219,11 @@ class ModelService:
                 cost_micros=cost,
                 latency_ms=latency_ms,
             ),
+            self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost)),
         )
         return cost
 
-    def _settle_failure(self, call: CallRecord, error: AppError) -> None:
+    def _settle_failure(self, call: CallRecord, reservation: Reservation, error: AppError) -> None:
         self._usage.settle(
             call,
             Settlement(
@@ -177,4 +234,5 @@ class ModelService:
                 latency_ms=0,
                 error_code=error.code,
             ),
+            self._moves(call.user_id, self._limits.release_moves(reservation)),
         )

@@ -1,15 +1,15 @@
 """Which group policy applies to a user: the group that wins by precedence, as for the preferred role.
 
 Only groups that have a policy take part. A tie at the best precedence merges the tied policies into the most
-generous one (the union of their models), so belonging to one more group never takes rights away. A user in no
-group with a policy gets the default policy.
+generous one (the union of their models; per limit, none if any has none, else the largest), so belonging to
+one more group never takes rights away. A user in no group with a policy gets the default policy.
 """
 
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from gateway.auth.groups import GroupInfo, effective_groups, winning_groups
-from gateway.settings import GroupPolicy
+from gateway.settings import GroupPolicy, Limits
 
 
 def policy_for(groups: Iterable[str], policies: dict[str, GroupPolicy], default: GroupPolicy) -> GroupPolicy:
@@ -26,7 +26,17 @@ def policy_for(groups: Iterable[str], policies: dict[str, GroupPolicy], default:
     return GroupPolicy(
         precedence=winners[0].precedence,
         allowed_models=sorted({pattern for policy in winners for pattern in policy.allowed_models}),
+        limits=merge_limits([policy.limits for policy in winners]),
     )
+
+
+def merge_limits(tied: list[Limits]) -> Limits:
+    """The most generous reading of tied policies: per limit, none if any has none, else the largest."""
+    merged: dict[str, object] = {}
+    for name in Limits.model_fields:
+        values = [getattr(limits, name) for limits in tied]
+        merged[name] = None if any(value is None for value in values) else max(values)
+    return Limits(**merged)
 
 
 def model_allowed(policy: GroupPolicy, base_model_id: str) -> bool:

@@ -46,3 +46,7 @@ class UserAdminService:
         ]
         if not other_admins:
             raise LastAdminError()
+
+    def group_names(self, username: str) -> tuple[str, ...]:
+        user = self._pool.get_user(username)  # UserNotFoundError (404) for an unknown user
+        return tuple(sorted(group.name for group in self._pool.groups_of(user.user_id)))

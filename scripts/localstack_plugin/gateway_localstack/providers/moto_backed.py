@@ -7,6 +7,8 @@ A further service is one more module here plus an entry point (as bedrock.py, be
 
 from __future__ import annotations
 
+import threading
+
 from localstack.aws.spec import load_service
 from localstack.services.moto import call_moto
 from localstack.services.plugins import Service, aws_provider
@@ -16,14 +18,27 @@ def _forward_to_moto(context, request):
     return call_moto(context)
 
 
+# DynamoDB applies each write atomically (a conditional update is checked and applied as one step); moto does
+# not, and LocalStack serves requests on several threads. One lock per table service restores the guarantee
+# the gateway's exact limits rely on (concurrent conditional ADDs never overshoot).
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _forward_to_moto_serialised(context, request):
+    with _DYNAMODB_LOCK:
+        return call_moto(context)
+
+
 class MotoBackedProvider:
     def __init__(self, service: str) -> None:
         self.service = service
 
 
-def moto_service(service: str) -> Service:
+def moto_service(service: str, serialised: bool = False) -> Service:
+    handler = _forward_to_moto_serialised if serialised else _forward_to_moto
+
     def dispatch_table(provider: MotoBackedProvider) -> dict:
-        return dict.fromkeys(load_service(provider.service).operation_names, _forward_to_moto)
+        return dict.fromkeys(load_service(provider.service).operation_names, handler)
 
     return Service.for_provider(MotoBackedProvider(service), dispatch_table_factory=dispatch_table)
 
@@ -40,7 +55,7 @@ def cognito_identity():
 
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb():
-    return moto_service("dynamodb")
+    return moto_service("dynamodb", serialised=True)
 
 
 @aws_provider(api="dynamodbstreams", name="moto")

@@ -1,0 +1,187 @@
+import json
+from datetime import timedelta
+
+import pytest
+
+from gateway import deps
+from gateway.settings import get_settings
+from tests.support.bedrock import SHAPES
+from tests.unit.gateway.api.helpers import login, signed_up
+
+HAIKU = SHAPES["anthropic-messages"]  # answers 10 input + 3 output tokens
+
+
+def use_policy(monkeypatch, **limits):
+    policy = {"CreatingBotAllowed": {"precedence": 3, "limits": limits}}
+    monkeypatch.setenv("GATEWAY_GROUP_POLICIES", json.dumps(policy))
+    get_settings.cache_clear()
+    deps.reset()
+
+
+def call(api, headers, max_tokens=50, **extra_headers):
+    body = {"modelId": HAIKU.model_id, "inferenceParameters": {**HAIKU.request, "max_tokens": max_tokens}}
+    return api.post("/bedrock", headers={**headers, **extra_headers}, json=body)
+
+
+def usage(api, headers):
+    response = api.get("/me/usage", headers=headers)
+    assert response.status_code == 200, response.text
+    return {w["name"]: w for w in response.json()["windows"]}, response.json()
+
+
+def test_requests_per_minute_refuse_with_429_rate_limited(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_minute=2)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    for _ in range(2):
+        bedrock.invoke(HAIKU)
+        assert call(api, headers).status_code == 200
+    refused = call(api, headers)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limited"
+    assert error["details"]["limit_name"] == "requests_per_minute"
+    assert (error["details"]["limit"], error["details"]["used"]) == (2, 2)
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    windows, _ = usage(api, headers)
+    assert windows["requests_per_minute"]["used"] == 2  # the refused call left no trace
+
+
+def test_tokens_reserve_the_worst_case_and_settle_to_the_real_figures(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, tokens_per_day=400)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers, max_tokens=50).status_code == 200
+    windows, _ = usage(api, headers)
+    assert windows["tokens_per_day"]["used"] == HAIKU.input_tokens + HAIKU.output_tokens
+    assert windows["tokens_per_day"]["remaining"] == 400 - 13
+    refused = call(api, headers, max_tokens=390)  # could pass the limit: refused before the call
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert refused.json()["error"]["details"]["used"] == 13
+    assert len(bedrock.calls) == 1
+
+
+def test_a_call_larger_than_the_limit_is_refused_outright(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, tokens_per_month=100)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    refused = call(api, headers, max_tokens=5000)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["details"]["limit_name"] == "tokens_per_month"
+    assert "retry-after" in refused.headers
+
+
+def test_the_budget_refuses_with_budget_exceeded_and_the_soft_threshold_flags(api, bedrock, monkeypatch):
+    # haiku: 0.25 / 1.25 USD per million tokens; one call reserves about 50 output tokens, 63 micro-dollars.
+    use_policy(monkeypatch, budget_usd_per_month=0.0001, budget_soft_threshold=0.05)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers, max_tokens=50).status_code == 200
+    windows, report = usage(api, headers)
+    assert windows["budget_usd_per_month"]["used"] == pytest.approx(0.000006)  # 10 x 0.25 + 3 x 1.25, rounded
+    assert report["budget_flagged"] is True  # 6 of 100 micro-dollars passes 5 %
+    refused = call(api, headers, max_tokens=100)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+
+
+def test_a_failed_call_releases_its_reservation(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_minute=1, tokens_per_day=1000)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.runtime.add_client_error(
+        "invoke_model", service_error_code="ModelErrorException", http_status_code=424
+    )
+    assert call(api, headers).status_code == 502
+    windows, _ = usage(api, headers)
+    assert (windows["requests_per_minute"]["used"], windows["tokens_per_day"]["used"]) == (0, 0)
+    bedrock.invoke(HAIKU)
+    assert call(api, headers).status_code == 200
+
+
+def test_a_retried_request_id_is_counted_once(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_day=5)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers, **{"idempotency-key": "same-request-1"}).status_code == 200
+    assert call(api, headers, **{"idempotency-key": "same-request-1"}).status_code == 409
+    windows, _ = usage(api, headers)
+    assert windows["requests_per_day"]["used"] == 1
+
+
+def test_the_next_window_admits_again(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_minute=1)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers).status_code == 200
+    assert call(api, headers).status_code == 429
+    import gateway.services.models as models_module
+
+    real_utcnow = models_module.utcnow
+    monkeypatch.setattr(models_module, "utcnow", lambda: real_utcnow() + timedelta(minutes=1))
+    bedrock.invoke(HAIKU)
+    assert call(api, headers).status_code == 200
+
+
+def test_me_usage_shows_limits_use_and_remaining(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_day=10)
+    headers, _, _ = signed_up(api)
+    windows, report = usage(api, headers)
+    assert report["limits"]["requests_per_day"] == 10
+    assert windows["requests_per_day"] | {"resets_in_seconds": 0} == {
+        "name": "requests_per_day",
+        "window": windows["requests_per_day"]["window"],
+        "limit": 10,
+        "used": 0,
+        "remaining": 10,
+        "resets_in_seconds": 0,
+    }
+    assert windows["requests_per_day"]["window"].startswith("DAY#")
+    assert windows["tokens_per_month"]["limit"] is None
+    assert windows["tokens_per_month"]["remaining"] is None
+
+
+def test_admins_override_a_users_limits(api, bedrock, stack, monkeypatch):
+    import boto3
+
+    from tests.support.aws import REGION
+
+    use_policy(monkeypatch, requests_per_minute=1)
+    admin_headers, admin, _ = signed_up(api, email="root@example.com")
+    boto3.client("cognito-idp", region_name=REGION).admin_add_user_to_group(
+        UserPoolId=stack.user_pool_id, Username=admin["user_id"], GroupName="Admin"
+    )
+    admin_headers["authorization"] = f"Bearer {login(api, email='root@example.com')['id_token']}"
+    headers, user, _ = signed_up(api)
+
+    assert api.get(f"/admin/users/{user['user_id']}/limits", headers=headers).status_code == 403
+    before = api.get(f"/admin/users/{user['user_id']}/limits", headers=admin_headers)
+    assert before.status_code == 200
+    assert before.json()["effective"]["requests_per_minute"] == 1
+    put = api.put(
+        f"/admin/users/{user['user_id']}/limits",
+        headers=admin_headers,
+        json={"requests_per_minute": 3, "budget_usd_per_month": 12.5},
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["effective"]["requests_per_minute"] == 3
+    assert put.json()["effective"]["budget_usd_per_month"] == 12.5
+    assert put.json()["group_limits"]["requests_per_minute"] == 1
+
+    bedrock.catalog()
+    for _ in range(3):
+        bedrock.invoke(HAIKU)
+        assert call(api, headers).status_code == 200
+    assert call(api, headers).status_code == 429
+
+    bad = api.put(
+        f"/admin/users/{user['user_id']}/limits", headers=admin_headers, json={"requests_per_minute": 0}
+    )
+    assert bad.status_code == 422
+    unknown = api.put("/admin/users/nobody/limits", headers=admin_headers, json={})
+    assert unknown.status_code == 404
