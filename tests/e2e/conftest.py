@@ -106,3 +106,17 @@ def user(stack):
 @pytest.fixture
 def id_token(user):
     return user.tokens["id_token"]
+
+
+@pytest.fixture(scope="session")
+def admin(stack):
+    """A member of Admin: signed up through the API, promoted in Cognito, signed in again."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        person = sign_up(client, "e2e-admin@example.com")
+        stack.aws("cognito-idp").admin_add_user_to_group(
+            UserPoolId=stack.outputs["user_pool_id"],
+            Username=person.registration["user_id"],
+            GroupName="Admin",
+        )
+        tokens = client.post("/login", json={"email": person.email, "password": PASSWORD}).json()
+        return User(email=person.email, registration=person.registration, tokens=tokens)

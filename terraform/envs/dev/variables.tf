@@ -77,3 +77,51 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "group_policies" {
+  description = "Groups, their IAM permissions, allowed models and exact limits; see modules/stack (group_policies)."
+  type = map(object({
+    description         = string
+    precedence          = number
+    managed_policy_arns = optional(list(string), [])
+    policy_statements = optional(list(object({
+      effect    = optional(string, "Allow")
+      actions   = list(string)
+      resources = list(string)
+    })), [])
+    allowed_models = optional(list(string), ["*"])
+    limits = optional(object({
+      requests_per_minute   = optional(number)
+      requests_per_day      = optional(number)
+      tokens_per_day        = optional(number)
+      tokens_per_month      = optional(number)
+      budget_usd_per_month  = optional(number)
+      budget_soft_threshold = optional(number, 0.8)
+    }), {})
+  }))
+  default = {
+    Admin = {
+      description = "Administrators: manage users, groups, keys and limits."
+      precedence  = 1
+    }
+    PublishAllowed = {
+      description = "May publish bots for other users."
+      precedence  = 2
+      limits = {
+        requests_per_minute  = 60
+        tokens_per_month     = 20000000
+        budget_usd_per_month = 80
+      }
+    }
+    CreatingBotAllowed = {
+      description = "May create bots."
+      precedence  = 3
+      limits = {
+        requests_per_minute  = 20
+        requests_per_day     = 2000
+        tokens_per_day       = 1000000
+        budget_usd_per_month = 20
+      }
+    }
+  }
+}

@@ -14,6 +14,7 @@ locals {
     for name, precedence in module.identity.group_precedences : name => {
       precedence     = precedence
       allowed_models = try(var.group_policies[name].allowed_models, ["*"])
+      limits         = { for k, v in try(var.group_policies[name].limits, {}) : k => v if v != null }
     }
   }
 

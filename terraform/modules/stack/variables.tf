@@ -167,8 +167,9 @@ variable "group_policies" {
     The groups and what their members may do, by group name (null keeps the identity module's three groups, all
     models allowed). Cognito side: description, precedence (lower wins, from 1), and the group IAM role's
     managed_policy_arns and policy_statements (see the identity module). Application side: allowed_models, fnmatch
-    patterns of base model ids ("anthropic.*"; ["*"] = all). A user gets the policy of their group that wins by
-    precedence.
+    patterns of base model ids ("anthropic.*"; ["*"] = all), and exact limits per UTC window (requests per minute
+    and day, tokens per day and month, a monthly budget in USD with a soft threshold that flags the user); a
+    limit left out is no limit. A user gets the policy of their group that wins by precedence.
   EOT
   type = map(object({
     description         = string
@@ -180,8 +181,29 @@ variable "group_policies" {
       resources = list(string)
     })), [])
     allowed_models = optional(list(string), ["*"])
+    limits = optional(object({
+      requests_per_minute   = optional(number)
+      requests_per_day      = optional(number)
+      tokens_per_day        = optional(number)
+      tokens_per_month      = optional(number)
+      budget_usd_per_month  = optional(number)
+      budget_soft_threshold = optional(number, 0.8)
+    }), {})
   }))
   default = null
+
+  validation {
+    condition = var.group_policies == null ? true : alltrue(flatten([
+      for policy in values(var.group_policies) : [
+        for name, value in policy.limits : value == null ? true : (
+          name == "budget_soft_threshold" ? value > 0 && value <= 1 : (
+            name == "budget_usd_per_month" ? value >= 0 : value >= 1 && floor(value) == value
+          )
+        )
+      ]
+    ]))
+    error_message = "Limits: request and token counts are whole numbers >= 1, budget_usd_per_month >= 0, budget_soft_threshold in (0, 1]."
+  }
 
   validation {
     condition = var.group_policies == null ? true : alltrue(flatten([
