@@ -65,9 +65,10 @@ deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=
 	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
 
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import time, gateway overhead per model call
+bench: package ## benchmarks: zip size, cold import, gateway overhead per model call, limit check + concurrency
 	$(PY) scripts/bench_cold_import.py
 	$(PY) scripts/bench_gateway.py
+	$(PY) scripts/bench_limits.py
 
 .PHONY: clean
 clean: ## remove build output (keeps .venv and .local toolchains)
