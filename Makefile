@@ -64,6 +64,11 @@ deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=
 	$(TF) -chdir=terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
 	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
 
+.PHONY: admin
+admin: venv ## promote (or create) the first admin: make admin EMAIL=you@example.com ENV=local|dev|prod
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [ENV=local|dev|prod]"; exit 2; }
+	$(PY) scripts/make_admin.py --email "$(EMAIL)" --env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
+
 .PHONY: bench
 bench: package ## benchmarks: zip size, cold import, gateway overhead per model call, limit check + concurrency
 	$(PY) scripts/bench_cold_import.py
