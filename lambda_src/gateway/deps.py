@@ -14,6 +14,7 @@ from gateway.providers.bedrock import BedrockModels
 from gateway.providers.cognito import CognitoUserPool
 from gateway.providers.cognito_identity import CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRepository
+from gateway.repositories.app_secrets import AppSecretRepository
 from gateway.repositories.audit import AuditRepository
 from gateway.repositories.conversations import ConversationRepository
 from gateway.repositories.limits import LimitRepository
@@ -24,6 +25,7 @@ from gateway.services.conversations import ConversationService
 from gateway.services.identity import IdentityService
 from gateway.services.limits import LimitService
 from gateway.services.models import ModelService
+from gateway.services.paging import PageTokens
 from gateway.services.pricing import price_table
 from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
@@ -98,8 +100,15 @@ def _identity_service() -> IdentityService:
     )
 
 
+def _page_tokens() -> PageTokens:
+    secrets_repository = AppSecretRepository(get_settings().table_api_keys)
+    return PageTokens(lambda: secrets_repository.get_or_create("paging-token-key"))
+
+
 def _user_admin_service() -> UserAdminService:
-    return UserAdminService(user_pool.get(), api_key_service.get(), api_key_repository.get())
+    return UserAdminService(
+        user_pool.get(), api_key_service.get(), api_key_repository.get(), page_tokens.get()
+    )
 
 
 def _bedrock_models() -> BedrockModels:
@@ -146,6 +155,7 @@ api_key_repository = Provider(_api_key_repository)
 api_key_service = Provider(_api_key_service)
 audit_service = Provider(_audit_service)
 identity_service = Provider(_identity_service)
+page_tokens = Provider(_page_tokens)
 user_admin_service = Provider(_user_admin_service)
 bedrock_models = Provider(_bedrock_models)
 usage_repository = Provider(_usage_repository)

@@ -1,8 +1,9 @@
 """User management for admins, compatible with Amplify's AdminQueries routes (more in the admin API)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from gateway import deps
@@ -24,6 +25,14 @@ class UsernameRequest(BaseModel):
     username: str | None = None
 
 
+class UserGroupRequest(UsernameRequest):
+    groupname: str | None = None
+
+
+class MessageResponse(BaseModel):
+    message: str
+
+
 class UserStateResponse(BaseModel):
     message: str
     user_id: str
@@ -35,6 +44,107 @@ def _required(value: str | None, name: str) -> str:
     if not value or not value.strip():
         raise BadRequestError(f"The parameter {name} is required.", code="missing_parameter")
     return value.strip()
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 25
+    if not value.isdigit() or not 1 <= int(value) <= 60:
+        raise BadRequestError(
+            "The parameter limit must be a whole number from 1 to 60.", code="invalid_parameter"
+        )
+    return int(value)
+
+
+@router.post("/addUserToGroup", name="admin.groups.add_user")
+def add_user_to_group(
+    body: UserGroupRequest, _admin: AdminUser, users: UserAdmin, audit: Audit
+) -> MessageResponse:
+    username, group = _required(body.username, "username"), _required(body.groupname, "groupname")
+    audit.resource = f"group/{group}/user/{username}"
+    users.add_to_group(username, group)
+    return MessageResponse(message=f"Success adding {username} to {group}")
+
+
+@router.post("/removeUserFromGroup", name="admin.groups.remove_user")
+def remove_user_from_group(
+    body: UserGroupRequest, _admin: AdminUser, users: UserAdmin, audit: Audit
+) -> MessageResponse:
+    username, group = _required(body.username, "username"), _required(body.groupname, "groupname")
+    audit.resource = f"group/{group}/user/{username}"
+    users.remove_from_group(username, group)
+    return MessageResponse(message=f"Removed {username} from {group}")
+
+
+@router.post("/confirmUserSignUp", name="admin.users.confirm")
+def confirm_user_sign_up(
+    body: UsernameRequest, _admin: AdminUser, users: UserAdmin, audit: Audit
+) -> MessageResponse:
+    username = _required(body.username, "username")
+    audit.resource = f"user/{username}"
+    users.confirm_sign_up(username)
+    return MessageResponse(message=f"Confirmed {username} registration")
+
+
+@router.post("/signUserOut", name="admin.users.sign_out")
+def sign_user_out(
+    body: UsernameRequest, _admin: AdminUser, users: UserAdmin, audit: Audit
+) -> MessageResponse:
+    username = _required(body.username, "username")
+    audit.resource = f"user/{username}"
+    users.sign_out(username)
+    return MessageResponse(message=f"Signed out {username} from all devices")
+
+
+@router.get("/getUser", name="admin.users.get")
+def get_user(
+    _admin: AdminUser, users: UserAdmin, audit: Audit, username: str | None = None
+) -> dict[str, Any]:
+    username = _required(username, "username")
+    audit.resource = f"user/{username}"
+    return jsonable_encoder(users.get_user(username))
+
+
+@router.get("/listUsers", name="admin.users.list")
+def list_users(
+    _admin: AdminUser, users: UserAdmin, limit: str | None = None, token: str | None = None
+) -> dict[str, Any]:
+    return jsonable_encoder(users.list_page("listUsers", _limit(limit), token))
+
+
+@router.get("/listGroups", name="admin.groups.list")
+def list_groups(
+    _admin: AdminUser, users: UserAdmin, limit: str | None = None, token: str | None = None
+) -> dict[str, Any]:
+    return jsonable_encoder(users.list_page("listGroups", _limit(limit), token))
+
+
+@router.get("/listUsersInGroup", name="admin.groups.list_users")
+def list_users_in_group(
+    _admin: AdminUser,
+    users: UserAdmin,
+    audit: Audit,
+    groupname: str | None = None,
+    limit: str | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    group = _required(groupname, "groupname")
+    audit.resource = f"group/{group}"
+    return jsonable_encoder(users.list_page("listUsersInGroup", _limit(limit), token, GroupName=group))
+
+
+@router.get("/listGroupsForUser", name="admin.users.list_groups")
+def list_groups_for_user(
+    _admin: AdminUser,
+    users: UserAdmin,
+    audit: Audit,
+    username: str | None = None,
+    limit: str | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    username = _required(username, "username")
+    audit.resource = f"user/{username}"
+    return jsonable_encoder(users.list_page("listGroupsForUser", _limit(limit), token, Username=username))
 
 
 @router.post("/disableUser", name="admin.users.disable")

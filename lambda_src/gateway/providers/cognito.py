@@ -49,6 +49,12 @@ class UserNotFoundError(AppError):
     message = "No such user."
 
 
+class GroupNotFoundError(AppError):
+    status_code = 404
+    code = "group_not_found"
+    message = "No such group."
+
+
 @dataclass(frozen=True)
 class Tokens:
     id_token: str
@@ -169,6 +175,29 @@ class CognitoUserPool:
                 return members
             request["NextToken"] = response["NextToken"]
 
+    def remove_from_group(self, username: str, group: str) -> None:
+        self._call("admin_remove_user_from_group", Username=username, GroupName=group)
+
+    def require_group(self, group: str) -> None:
+        try:
+            self._idp.get_group(UserPoolId=self.user_pool_id, GroupName=group)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                raise GroupNotFoundError(f"No group named {group!r}.") from exc
+            raise _upstream(exc) from exc
+
+    def admin_confirm(self, username: str) -> None:
+        self._call("admin_confirm_sign_up", Username=username)
+
+    def raw(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """A Cognito admin call answered as Cognito shapes it (for the AdminQueries-compatible routes)."""
+        try:
+            response = self._call(operation, **kwargs)
+        except ClientError as exc:  # pragma: no cover - _call maps them
+            raise _upstream(exc) from exc
+        response.pop("ResponseMetadata", None)
+        return response
+
     def sign_out_everywhere(self, username: str) -> None:
         self._call("admin_user_global_sign_out", Username=username)
 
@@ -234,8 +263,13 @@ class CognitoUserPool:
         try:
             return getattr(self._idp, operation)(UserPoolId=self.user_pool_id, **kwargs)
         except ClientError as exc:
-            if _code(exc) == "UserNotFoundException":
+            code = _code(exc)
+            if code == "UserNotFoundException":
                 raise UserNotFoundError() from exc
+            if code == "ResourceNotFoundException" and "GroupName" in kwargs:
+                raise GroupNotFoundError(f"No group named {kwargs['GroupName']!r}.") from exc
+            if code == "InvalidParameterException":
+                raise BadRequestError("Cognito refused a parameter.", code="invalid_parameter") from exc
             raise _upstream(exc) from exc
 
     @staticmethod
