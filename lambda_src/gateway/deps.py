@@ -19,6 +19,7 @@ from gateway.repositories.audit import AuditRepository
 from gateway.repositories.conversations import ConversationRepository
 from gateway.repositories.limits import LimitRepository
 from gateway.repositories.usage import UsageRepository
+from gateway.services.admin_reports import AdminReports
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import AuditService
 from gateway.services.conversations import ConversationService
@@ -155,7 +156,20 @@ api_key_repository = Provider(_api_key_repository)
 api_key_service = Provider(_api_key_service)
 audit_service = Provider(_audit_service)
 identity_service = Provider(_identity_service)
+
+
+def _admin_reports() -> AdminReports:
+    settings = get_settings()
+    return AdminReports(
+        ConversationRepository(settings.table_conversations),
+        usage_repository.get(),
+        AuditRepository(settings.table_audit, settings.audit_retention_days),
+        page_tokens.get(),
+    )
+
+
 page_tokens = Provider(_page_tokens)
+admin_reports = Provider(_admin_reports)
 user_admin_service = Provider(_user_admin_service)
 bedrock_models = Provider(_bedrock_models)
 usage_repository = Provider(_usage_repository)

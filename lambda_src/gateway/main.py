@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from gateway import __version__, deps
-from gateway.api import admin_users, auth, bedrock, conversations, health, me, openai_compat
+from gateway.api import admin_reports, admin_users, auth, bedrock, conversations, health, me, openai_compat
 from gateway.errors import install_error_handlers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
@@ -28,6 +28,7 @@ def create_app() -> FastAPI:
         conversations.router,
         openai_compat.router,
         admin_users.router,
+        admin_reports.router,
     ):
         app.include_router(router)
     return app

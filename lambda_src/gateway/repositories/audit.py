@@ -7,6 +7,8 @@ Events expire after the retention period through the table's TTL attribute `expi
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from gateway.aws import table
 
 ANONYMOUS = "anonymous"
@@ -43,12 +45,19 @@ class AuditRepository:
         )
         table(self._table_name).put_item(Item=item)
 
-    def list_for_user(self, user_id: str, limit: int = 100) -> list[AuditEvent]:
-        page = table(self._table_name).query(
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": f"USER#{user_id}"},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
+    def list_for_user(
+        self, user_id: str, start: str, end: str, limit: int, start_after: str | None = None
+    ) -> tuple[list[AuditEvent], str | None]:
+        """Events with start <= time <= end (ISO strings), newest first, and where the next page starts."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").between(start, end),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_after:
+            query["ExclusiveStartKey"] = {"pk": f"USER#{user_id}", "sk": start_after}
+        page = table(self._table_name).query(**query)
         fields = AuditEvent.__dataclass_fields__
-        return [AuditEvent(**{k: item.get(k) for k in fields}) for item in page.get("Items", [])]
+        events = [AuditEvent(**{k: item.get(k) for k in fields}) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return events, (last["sk"] if last else None)

@@ -127,3 +127,18 @@ class ConversationRepository:
                 break
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [_message(item) for item in items]
+
+    def count_created_between(self, user_id: str, first_id: str, last_id: str) -> int:
+        """Conversations whose (time-ordered) id is in [first_id, last_id]: a count, no items read back."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}")
+            & Key("sk").between(f"CONV#{first_id}", f"CONV#{last_id}"),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self._table.query(**query)
+            total += page.get("Count", 0)
+            if "LastEvaluatedKey" not in page:
+                return total
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -209,6 +209,20 @@ class UsageRepository:
             raise
         return True
 
+    def rollups_between(self, user_id: str, first: str, last: str) -> list[Rollup]:
+        """Roll-ups with first <= sort key <= last~ (e.g. MONTH#2026-01 .. MONTH#2026-03), one query."""
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").between(first, f"{last}~"),
+        }
+        while True:
+            page = table(self._table_name).query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_rollup(item) for item in items]
+
     def rollups(self, user_id: str, period_prefix: str) -> list[Rollup]:
         """Roll-ups whose period starts with the prefix, e.g. "DAY#2026-11-22" or "MONTH#2026-11"."""
         items: list[dict[str, Any]] = []

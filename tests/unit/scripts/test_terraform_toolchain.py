@@ -280,7 +280,7 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str,
               auto_join_user_groups = lookup(var.overrides, "auto_join_user_groups", ["CreatingBotAllowed"])
               usage_plan            = lookup(var.overrides, "usage_plan", {})
               log_retention_days    = lookup(var.overrides, "log_retention_days", 7)
-              groups                = lookup(var.overrides, "groups", null)
+              group_policies        = lookup(var.overrides, "group_policies", null)
             }
             """
         )
@@ -312,8 +312,15 @@ def test_plan_of_valid_values_succeeds(stack_fixture: Path) -> None:
         ('{ allowed_email_domains = ["@example.com"] }', "must be a lowercase domain name"),
         ('{ auto_join_user_groups = ["Nobody"] }', "must be one of the groups"),
         (
-            '{ groups = { Admin = { description = "a", precedence = 1 } } }',
+            '{ group_policies = { Admin = { description = "a", precedence = 1 } } }',
             "must include Admin, PublishAllowed and CreatingBotAllowed",
+        ),
+        (
+            '{ group_policies = { Admin = { description = "a", precedence = 1 }, '
+            'PublishAllowed = { description = "p", precedence = 2 }, '
+            'CreatingBotAllowed = { description = "c", precedence = 3, '
+            "limits = { requests_per_minute = 0.5 } } } }',
+            "request and token counts are whole numbers",
         ),
     ],
 )

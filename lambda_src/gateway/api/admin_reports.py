@@ -1,0 +1,178 @@
+"""Admin reports: a user's conversations and prompts, costs by model, audit trail."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from gateway import deps
+from gateway.auth.dependencies import AdminUser
+from gateway.services.admin_reports import AdminReports, cost_usd, invalid
+from gateway.services.audit import Audit
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+Reports = Annotated[AdminReports, Depends(deps.admin_reports)]
+
+
+def _int(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.lstrip("-").isdigit():
+        raise invalid(f"{name}: expected a whole number, got {value!r}.")
+    return int(value)
+
+
+class ConversationSummary(BaseModel):
+    conversation_id: str
+    title: str
+    created_at: str
+    bot_id: str | None
+    deleted: bool
+
+
+class ConversationPage(BaseModel):
+    conversations: list[ConversationSummary]
+    next_token: str | None
+
+
+class Prompt(BaseModel):
+    message_id: str
+    content: str
+    created_at: str
+
+
+class PromptList(BaseModel):
+    prompts: list[Prompt]
+
+
+class ModelCostResponse(BaseModel):
+    model_id: str
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    requests: int
+
+
+class UserCostResponse(BaseModel):
+    user_id: str
+    total_cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    conversation_count: int
+    by_model: list[ModelCostResponse]
+
+
+class AuditEventResponse(BaseModel):
+    event_id: str
+    timestamp: str
+    action: str
+    resource: str | None
+    ip_address: str | None
+    user_agent: str | None
+    success: bool
+    error: str | None
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEventResponse]
+    next_token: str | None
+
+
+@router.get("/users/{user_id}/conversations", name="admin.users.conversations")
+def user_conversations(
+    user_id: str,
+    _admin: AdminUser,
+    reports: Reports,
+    audit: Audit,
+    limit: str | None = None,
+    next_token: str | None = None,
+) -> ConversationPage:
+    audit.resource = f"user/{user_id}/conversations"
+    items, token = reports.conversations(user_id, _int(limit, "limit"), next_token)
+    return ConversationPage(
+        conversations=[
+            ConversationSummary(
+                conversation_id=c.conversation_id,
+                title=c.title,
+                created_at=c.created_at,
+                bot_id=c.bot_id,
+                deleted=c.deleted_at is not None,
+            )
+            for c in items
+        ],
+        next_token=token,
+    )
+
+
+@router.get("/users/{user_id}/conversations/{conversation_id}/prompts", name="admin.users.prompts")
+def user_prompts(
+    user_id: str, conversation_id: str, _admin: AdminUser, reports: Reports, audit: Audit
+) -> PromptList:
+    audit.resource = f"user/{user_id}/conversation/{conversation_id}"
+    return PromptList(
+        prompts=[
+            Prompt(message_id=m.message_id, content=m.content, created_at=m.created_at)
+            for m in reports.prompts(user_id, conversation_id)
+        ]
+    )
+
+
+@router.get("/costs/users/{user_id}", name="admin.costs.user")
+def user_costs(
+    user_id: str,
+    _admin: AdminUser,
+    reports: Reports,
+    audit: Audit,
+    start_period: str | None = None,
+    end_period: str | None = None,
+) -> UserCostResponse:
+    audit.resource = f"user/{user_id}/costs"
+    cost = reports.costs(user_id, start_period, end_period)
+    return UserCostResponse(
+        user_id=user_id,
+        total_cost_usd=cost_usd(cost.cost_micros),
+        input_tokens=cost.input_tokens,
+        output_tokens=cost.output_tokens,
+        conversation_count=cost.conversation_count,
+        by_model=[
+            ModelCostResponse(
+                model_id=m.model_id,
+                cost_usd=cost_usd(m.cost_micros),
+                input_tokens=m.input_tokens,
+                output_tokens=m.output_tokens,
+                requests=m.requests,
+            )
+            for m in cost.by_model
+        ],
+    )
+
+
+@router.get("/audit-logs/user/{user_id}", name="admin.audit_logs.user")
+def user_audit_logs(
+    user_id: str,
+    _admin: AdminUser,
+    reports: Reports,
+    audit: Audit,
+    start_time: str | None = None,
+    end_time: str | None = None,
+    limit: str | None = None,
+    next_token: str | None = None,
+) -> AuditPage:
+    audit.resource = f"user/{user_id}/audit-logs"
+    events, token = reports.audit_events(user_id, start_time, end_time, _int(limit, "limit"), next_token)
+    return AuditPage(
+        events=[
+            AuditEventResponse(
+                event_id=e.event_id,
+                timestamp=e.timestamp,
+                action=e.action,
+                resource=e.resource,
+                ip_address=e.ip_address,
+                user_agent=e.user_agent,
+                success=bool(e.success),
+                error=e.error,
+            )
+            for e in events
+        ],
+        next_token=token,
+    )
