@@ -319,7 +319,7 @@ def test_plan_of_valid_values_succeeds(stack_fixture: Path) -> None:
             '{ group_policies = { Admin = { description = "a", precedence = 1 }, '
             'PublishAllowed = { description = "p", precedence = 2 }, '
             'CreatingBotAllowed = { description = "c", precedence = 3, '
-            'limits = { requests_per_minute = 0.5 } } } }',
+            "limits = { requests_per_minute = 0.5 } } } }",
             "request and token counts are whole numbers",
         ),
     ],
