@@ -12,6 +12,15 @@ from gateway.settings import get_settings
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
+class ScanRefusedError(RuntimeError):
+    pass
+
+
+def _refuse_scan(**_: Any) -> None:
+    # Every read is a key query or get: a Scan's cost grows with the table, so the app never issues one.
+    raise ScanRefusedError("DynamoDB Scan is not used by the gateway")
+
+
 @cache
 def client(service: str) -> Any:
     settings = get_settings()
@@ -23,12 +32,15 @@ def client(service: str) -> Any:
             connect_timeout=3,
             read_timeout=settings.model_timeout_seconds,
         )
-    return boto3.session.Session().client(
+    made = boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
         config=config,
     )
+    if service == "dynamodb":
+        made.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
+    return made
 
 
 @cache
@@ -37,6 +49,7 @@ def table(name: str) -> Any:
     resource = boto3.session.Session().resource(
         "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=_CLIENT_CONFIG
     )
+    resource.meta.client.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
     return resource.Table(name)
 
 
