@@ -165,6 +165,8 @@ def _admin_reports() -> AdminReports:
         usage_repository.get(),
         AuditRepository(settings.table_audit, settings.audit_retention_days),
         page_tokens.get(),
+        user_pool.get(),
+        api_key_repository.get(),
     )
 
 

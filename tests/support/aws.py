@@ -44,26 +44,34 @@ class Stack:
         return env
 
 
-def create_table(dynamodb, name: str) -> None:
+def create_table(dynamodb, name: str, ranked_index: str | None = None) -> None:
+    """As terraform/modules/data makes them: pk/sk, gsi1, and gsi2 on (gsi2pk, ranked_index) when asked."""
+    attributes = [{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk")]
+    indexes = [_index("gsi1", "gsi1pk", "gsi1sk")]
+    if ranked_index:
+        attributes += [
+            {"AttributeName": "gsi2pk", "AttributeType": "S"},
+            {"AttributeName": ranked_index, "AttributeType": "N"},
+        ]
+        indexes.append(_index("gsi2", "gsi2pk", ranked_index))
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
+        AttributeDefinitions=attributes,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=indexes,
     )
+
+
+def _index(name: str, hash_key: str, range_key: str) -> dict:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
 
 
 def build_stack() -> Stack:
@@ -85,7 +93,7 @@ def build_stack() -> Stack:
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name in TABLES:
-        create_table(dynamodb, f"gateway-test-{name}")
+        create_table(dynamodb, f"gateway-test-{name}", "cost_micros" if name == "usage" else None)
 
     apigw = boto3.client("apigateway", region_name=REGION)
     api_id = apigw.create_rest_api(name="gateway-test")["id"]

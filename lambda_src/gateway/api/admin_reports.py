@@ -22,6 +22,55 @@ def _int(value: str | None, name: str) -> int | None:
     return int(value)
 
 
+class UserCostRow(BaseModel):
+    user_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    last_sign_in: str | None
+    total_cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    conversation_count: int
+
+
+class UserPage(BaseModel):
+    users: list[UserCostRow]
+    next_token: str | None
+
+
+@router.get("/users", name="admin.users.by_cost")
+def users_by_cost(
+    _admin: AdminUser,
+    reports: Reports,
+    start: str | None = None,
+    end: str | None = None,
+    limit: str | None = None,
+    include_all: str = "false",
+    next_token: str | None = None,
+) -> UserPage:
+    if include_all not in ("true", "false"):
+        raise invalid(f"include_all: expected true or false, got {include_all!r}.")
+    rows, token = reports.users_by_cost(start, end, _int(limit, "limit"), include_all == "true", next_token)
+    return UserPage(
+        users=[
+            UserCostRow(
+                user_id=row.user_id,
+                email=row.email,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                last_sign_in=row.last_sign_in,
+                total_cost_usd=cost_usd(row.cost_micros),
+                input_tokens=row.input_tokens,
+                output_tokens=row.output_tokens,
+                conversation_count=row.conversation_count,
+            )
+            for row in rows
+        ],
+        next_token=token,
+    )
+
+
 class ConversationSummary(BaseModel):
     conversation_id: str
     title: str

@@ -156,9 +156,22 @@ class ApiKeyRepository:
         item = self._table.get_item(Key={"pk": f"USER#{user_id}", "sk": "SESSION"}, ConsistentRead=True).get(
             "Item"
         )
-        return int(item["signed_out_at"]) if item else 0
+        return int(item.get("signed_out_at", 0)) if item else 0
 
     def mark_signed_out(self, user_id: str, at_epoch_seconds: int) -> None:
-        self._table.put_item(
-            Item={"pk": f"USER#{user_id}", "sk": "SESSION", "signed_out_at": at_epoch_seconds}
+        self._table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": "SESSION"},
+            UpdateExpression="SET signed_out_at = :at",
+            ExpressionAttributeValues={":at": at_epoch_seconds},
         )
+
+    def record_sign_in(self, user_id: str, at: str) -> None:
+        self._table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": "SESSION"},
+            UpdateExpression="SET last_sign_in_at = :at",
+            ExpressionAttributeValues={":at": at},
+        )
+
+    def last_sign_in(self, user_id: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"USER#{user_id}", "sk": "SESSION"}).get("Item") or {}
+        return item.get("last_sign_in_at")

@@ -87,6 +87,11 @@ def _rollup(item: dict[str, Any]) -> Rollup:
     )
 
 
+def ranking_key(total_sort_key: str) -> str:
+    """DAY#2026-11-22#TOTAL -> COST#DAY#2026-11-22: the partition in which users are ranked by cost."""
+    return "COST#" + total_sort_key.removesuffix("#TOTAL")
+
+
 def rollup_sort_keys(model_id: str, day: str) -> list[str]:
     """The roll-ups one call adds to: its day and month, in total and for its model."""
     month = day[:7]
@@ -189,13 +194,16 @@ class UsageRepository:
                         "TableName": self._table_name,
                         "Key": {"pk": {"S": f"USER#{call.user_id}"}, "sk": {"S": sort_key}},
                         "UpdateExpression": "ADD requests :requests, errors :errors, input_tokens :input, "
-                        "output_tokens :output, cost_micros :cost SET model_id = :model, user_id = :user",
+                        "output_tokens :output, cost_micros :cost SET model_id = :model, user_id = :user"
+                        + ("" if "#MODEL#" in sort_key else ", gsi2pk = :ranking"),
                         "ExpressionAttributeValues": {
                             k: _SERIALIZER.serialize(v)
                             for k, v in {
                                 **increments,
                                 ":model": call.model_id if "#MODEL#" in sort_key else "*",
                                 ":user": call.user_id,
+                                # Totals are ranked by cost per period (gsi2): users by cost, page by page.
+                                **({} if "#MODEL#" in sort_key else {":ranking": ranking_key(sort_key)}),
                             }.items()
                         },
                     }
@@ -236,6 +244,28 @@ class UsageRepository:
                 break
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [_rollup(item) for item in items]
+
+    def ranked_totals(
+        self, period: str, limit: int, start_after: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Users' totals of one period (e.g. DAY#2026-11-22), highest cost first, a page at a time."""
+        query: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": Key("gsi2pk").eq(f"COST#{period}"),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_after:
+            query["ExclusiveStartKey"] = start_after
+        page = table(self._table_name).query(**query)
+        return page.get("Items", []), page.get("LastEvaluatedKey")
+
+    def total(self, user_id: str, period: str) -> dict[str, Any] | None:
+        return (
+            table(self._table_name)
+            .get_item(Key={"pk": f"USER#{user_id}", "sk": f"{period}#TOTAL"})
+            .get("Item")
+        )
 
     def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
         return (

@@ -4,12 +4,16 @@ Every listing is a key query (no Scan), paged with signed tokens. Parameters are
 an end before its start, a limit out of range or a foreign token is a 400 naming the problem.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError
+from gateway.providers.cognito import CognitoUserPool, UserNotFoundError
+from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.audit import AuditEvent, AuditRepository
 from gateway.repositories.conversations import ConversationItem, ConversationRepository, MessageItem
 from gateway.repositories.usage import UsageRepository
@@ -18,6 +22,7 @@ from gateway.services.paging import PageTokens
 from gateway.services.pricing import micros_to_usd
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_HOUR = re.compile(r"^\d{10}$")
 DEFAULT_AUDIT_WINDOW = timedelta(days=30)
 
 
@@ -59,6 +64,45 @@ def _month_bounds(first: str, last: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+def ranking_period(start: str | None, end: str | None, today: datetime) -> tuple[str, datetime, datetime]:
+    """The period users are ranked over: one UTC day or one month, from inclusive YYYYMMDDHH bounds."""
+    first = _hour(start, "start") if start else today.replace(hour=0, minute=0, second=0, microsecond=0)
+    last = _hour(end, "end") if end else first.replace(hour=23)
+    if last < first:
+        raise invalid("end is before start.")
+    if first.hour == 0 and last.hour == 23 and first.date() == last.date():
+        return f"DAY#{first:%Y-%m-%d}", first, last + timedelta(hours=1)
+    month_end = (first.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(hours=1)
+    if first.day == 1 and first.hour == 0 and last == month_end:
+        return f"MONTH#{first:%Y-%m}", first, last + timedelta(hours=1)
+    raise invalid(
+        "The window must be one UTC day (start=YYYYMMDD00, end=YYYYMMDD23) or one calendar month "
+        "(start=YYYYMM0100, end=the last day's 23): users are ranked per day and per month."
+    )
+
+
+def _hour(value: str, name: str) -> datetime:
+    if not _HOUR.match(value):
+        raise invalid(f"{name}: expected YYYYMMDDHH, got {value!r}.")
+    try:
+        return datetime.strptime(value, "%Y%m%d%H").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise invalid(f"{name}: {value!r} is not a valid hour.") from exc
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    last_sign_in: str | None
+    cost_micros: int
+    input_tokens: int
+    output_tokens: int
+    conversation_count: int
+
+
 @dataclass(frozen=True)
 class ModelCost:
     model_id: str
@@ -85,11 +129,71 @@ class AdminReports:
         usage: UsageRepository,
         audit: AuditRepository,
         pages: PageTokens,
+        user_pool: CognitoUserPool,
+        sessions: ApiKeyRepository,
     ) -> None:
         self._conversations = conversations
         self._usage = usage
         self._audit = audit
         self._pages = pages
+        self._pool = user_pool
+        self._sessions = sessions
+
+    def users_by_cost(
+        self, start: str | None, end: str | None, limit: int | None, include_all: bool, token: str | None
+    ) -> tuple[list[UserRow], str | None]:
+        """Users of the window, highest cost first, read a page at a time from the per-period ranking (the
+        reads grow with the page, not with the table); with include_all, then the users without use."""
+        period, window_start, window_end = ranking_period(start, end, utcnow())
+        size = check_limit(limit, 100)
+        scope = f"users:{period}:{include_all}"
+        state = json.loads(self._pages.decode(token, scope) or '{"phase": "ranked"}')
+        rows: list[UserRow] = []
+        if state["phase"] == "ranked":
+            items, last = self._usage.ranked_totals(period, size, state.get("after"))
+            rows = [self._row(item["user_id"], item, window_start, window_end) for item in items]
+            if last:
+                return rows, self._next({"phase": "ranked", "after": last}, scope)
+            if not include_all:
+                return rows, None
+            state = {"phase": "all"}
+        listing = self._pool.raw(
+            "list_users",
+            Limit=min(size, 60),
+            **({"PaginationToken": state["after"]} if state.get("after") else {}),
+        )
+        for user in listing.get("Users", []):
+            user_id = next(
+                (a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"]
+            )
+            if self._usage.total(user_id, period) is None:  # users with use were listed in the ranked phase
+                rows.append(self._row(user_id, {}, window_start, window_end))
+        following = listing.get("PaginationToken")
+        return rows, self._next({"phase": "all", "after": following}, scope) if following else None
+
+    def _next(self, state: dict[str, object], scope: str) -> str | None:
+        return self._pages.encode(json.dumps(state, default=_plain_number), scope)
+
+    def _row(self, user_id: str, total: dict, start: datetime, end: datetime) -> UserRow:
+        try:
+            profile = self._pool.get_user(user_id)
+            email, name = profile.email, (profile.fullname or "").strip()
+        except UserNotFoundError:
+            email, name = None, ""
+        first, _, last = name.partition(" ")
+        return UserRow(
+            user_id=user_id,
+            email=email,
+            first_name=first or None,
+            last_name=last or None,
+            last_sign_in=self._sessions.last_sign_in(user_id),
+            cost_micros=int(total.get("cost_micros", 0)),
+            input_tokens=int(total.get("input_tokens", 0)),
+            output_tokens=int(total.get("output_tokens", 0)),
+            conversation_count=self._conversations.count_created_between(
+                user_id, f"{int(start.timestamp() * 1000):012x}", f"{int(end.timestamp() * 1000) - 1:012x}~"
+            ),
+        )
 
     def conversations(
         self, user_id: str, limit: int | None, token: str | None
@@ -155,3 +259,9 @@ class AdminReports:
 
 def cost_usd(micros: int) -> float:
     return micros_to_usd(micros)
+
+
+def _plain_number(value: object) -> object:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not serialisable: {type(value).__name__}")

@@ -8,6 +8,7 @@ import jwt
 
 from gateway.auth.groups import effective_groups, permissions_for, preferred_role
 from gateway.auth.principal import Principal
+from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError
 from gateway.providers.cognito import CognitoUserPool, Tokens
 from gateway.providers.cognito_identity import AwsCredentials, CognitoIdentityPool
@@ -117,7 +118,13 @@ class IdentityService:
         if authenticated_at <= signed_out_at:
             time.sleep(max(0.0, signed_out_at + 1 - time.time()))
             tokens = self._pool.login(email, password)
+        self._sessions.record_sign_in(str(claims.get("sub", "")), iso(utcnow()))
         return tokens
+
+    @staticmethod
+    def subject_of(tokens: Tokens) -> str:
+        """The user id in tokens just issued by Cognito (not a check of them: they come straight from it)."""
+        return str(jwt.decode(tokens.id_token, options={"verify_signature": False}).get("sub", ""))
 
     def refresh(self, refresh_token: str) -> Tokens:
         return self._pool.refresh(refresh_token)

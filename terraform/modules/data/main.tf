@@ -33,6 +33,36 @@ resource "aws_dynamodb_table" "this" {
     projection_type = "ALL"
   }
 
+  # Items ranked by a number within a partition (e.g. users by cost per day), read a page at a time.
+  dynamic "attribute" {
+    for_each = each.value.ranked_index == null ? [] : [each.value.ranked_index]
+
+    content {
+      name = "gsi2pk"
+      type = "S"
+    }
+  }
+
+  dynamic "attribute" {
+    for_each = each.value.ranked_index == null ? [] : [each.value.ranked_index]
+
+    content {
+      name = attribute.value
+      type = "N"
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = each.value.ranked_index == null ? [] : [each.value.ranked_index]
+
+    content {
+      name            = "gsi2"
+      hash_key        = "gsi2pk"
+      range_key       = global_secondary_index.value
+      projection_type = "ALL"
+    }
+  }
+
   point_in_time_recovery {
     enabled = each.value.point_in_time_recovery
   }

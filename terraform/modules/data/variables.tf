@@ -11,17 +11,19 @@ variable "name_prefix" {
 variable "tables" {
   description = <<-EOT
     DynamoDB tables keyed by logical name. Every table has the string keys pk (hash) and sk (range) and one global
-    secondary index gsi1 on gsi1pk/gsi1sk (projection ALL). Records expire through the TTL attribute when
-    ttl_enabled. A feature adds a table by adding an entry.
+    secondary index gsi1 on gsi1pk/gsi1sk (projection ALL); ranked_index (a numeric attribute name) adds gsi2 on
+    gsi2pk (string) and that attribute, to read items in rank order. Records expire through the TTL attribute
+    when ttl_enabled. A feature adds a table by adding an entry.
   EOT
   type = map(object({
     ttl_enabled            = optional(bool, false)
     ttl_attribute          = optional(string, "expires_at")
     point_in_time_recovery = optional(bool, true)
+    ranked_index           = optional(string)
   }))
   default = {
     api_keys      = {}
-    usage         = { ttl_enabled = true }
+    usage         = { ttl_enabled = true, ranked_index = "cost_micros" }
     audit         = { ttl_enabled = true }
     conversations = {}
     bots          = {}

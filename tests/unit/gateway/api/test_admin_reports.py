@@ -88,7 +88,7 @@ def test_audit_trail_newest_first_with_paging(api, admin_headers):
         f"/admin/audit-logs/user/{user['user_id']}?limit=2&next_token={first.json()['next_token']}",
         headers=admin_headers,
     )
-    assert [e["action"] for e in rest.json()["events"]] == ["auth.register"]
+    assert [e["action"] for e in rest.json()["events"]] == ["auth.login", "auth.register"]
     epoch = api.get(
         f"/admin/audit-logs/user/{user['user_id']}?start_time=0&end_time=1", headers=admin_headers
     )
@@ -119,3 +119,71 @@ def test_bad_periods_are_400(api, admin_headers, query):
     response = api.get(f"/admin/costs/users/someone?{query}", headers=admin_headers)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def _spend(api, bedrock, headers, times):
+    for _ in range(times):
+        bedrock.invoke(HAIKU)
+        response = api.post(
+            "/bedrock",
+            headers=headers,
+            json={"modelId": HAIKU.model_id, "inferenceParameters": HAIKU.request},
+        )
+        assert response.status_code == 200, response.text
+
+
+def test_users_sorted_by_cost_a_page_at_a_time(api, bedrock, admin_headers):
+    bedrock.catalog()
+    spenders = {}
+    for email, calls in (("low@example.com", 1), ("high@example.com", 3), ("mid@example.com", 2)):
+        headers, user, _ = signed_up(api, email=email)
+        _spend(api, bedrock, headers, calls)
+        spenders[email] = user["user_id"]
+    signed_up(api, email="idle@example.com")
+
+    first = api.get("/admin/users?limit=2", headers=admin_headers)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [u["email"] for u in page["users"]] == ["high@example.com", "mid@example.com"]
+    assert page["users"][0]["input_tokens"] == 3 * HAIKU.input_tokens
+    assert page["users"][0]["first_name"] == "Ada"
+    assert page["users"][0]["last_sign_in"]
+    rest = api.get(f"/admin/users?limit=2&next_token={page['next_token']}", headers=admin_headers).json()
+    assert [u["email"] for u in rest["users"]] == ["low@example.com"]
+    assert rest["next_token"] is None
+
+    everyone = []
+    token = None
+    while True:
+        query = "/admin/users?limit=2&include_all=true" + (f"&next_token={token}" if token else "")
+        body = api.get(query, headers=admin_headers).json()
+        everyone += [u["email"] for u in body["users"]]
+        token = body["next_token"]
+        if not token:
+            break
+    assert everyone[:3] == ["high@example.com", "mid@example.com", "low@example.com"]
+    assert {"idle@example.com", "root@example.com"} <= set(everyone[3:])
+    assert len(everyone) == len(set(everyone)) == 5
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("start=2026112200&end=2026112300", "one UTC day"),
+        ("start=20261122&end=2026112223", "YYYYMMDDHH"),
+        ("start=2026112223&end=2026112200", "before"),
+        ("start=2026113200&end=2026113223", "not a valid hour"),
+        ("include_all=yes", "include_all"),
+        ("limit=5000", "limit"),
+    ],
+)
+def test_bad_user_listing_parameters_are_400(api, admin_headers, query, fragment):
+    response = api.get(f"/admin/users?{query}", headers=admin_headers)
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_a_month_window_and_a_past_day(api, admin_headers):
+    assert api.get("/admin/users?start=2026110100&end=2026113023", headers=admin_headers).status_code == 200
+    past = api.get("/admin/users?start=2020010100&end=2020010123", headers=admin_headers).json()
+    assert past == {"users": [], "next_token": None}
