@@ -145,7 +145,9 @@ def _model_service() -> ModelService:
 
 def _conversation_service() -> ConversationService:
     return ConversationService(
-        ConversationRepository(get_settings().table_conversations), model_service.get()
+        ConversationRepository(get_settings().table_conversations),
+        model_service.get(),
+        usage_repository.get(),
     )
 
 

@@ -52,22 +52,89 @@ def users_by_cost(
     if include_all not in ("true", "false"):
         raise invalid(f"include_all: expected true or false, got {include_all!r}.")
     rows, token = reports.users_by_cost(start, end, _int(limit, "limit"), include_all == "true", next_token)
-    return UserPage(
-        users=[
-            UserCostRow(
-                user_id=row.user_id,
-                email=row.email,
-                first_name=row.first_name,
-                last_name=row.last_name,
-                last_sign_in=row.last_sign_in,
-                total_cost_usd=cost_usd(row.cost_micros),
-                input_tokens=row.input_tokens,
-                output_tokens=row.output_tokens,
-                conversation_count=row.conversation_count,
+    return UserPage(users=[_user_row(row) for row in rows], next_token=token)
+
+
+class SeriesPoint(BaseModel):
+    period: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    conversations: int
+
+
+class ModelShare(BaseModel):
+    model_id: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    share: float
+
+
+class Analytics(BaseModel):
+    start: str
+    end: str
+    granularity: str
+    totals: SeriesPoint
+    series: list[SeriesPoint]
+    models: list[ModelShare]
+    top_users: list[UserCostRow] | None
+
+
+def _point(period: str, figures: dict) -> SeriesPoint:
+    return SeriesPoint(
+        period=period,
+        requests=figures["requests"],
+        input_tokens=figures["input_tokens"],
+        output_tokens=figures["output_tokens"],
+        cost_usd=cost_usd(figures["cost_micros"]),
+        conversations=figures["conversations"],
+    )
+
+
+def _user_row(row) -> UserCostRow:
+    return UserCostRow(
+        user_id=row.user_id,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        last_sign_in=row.last_sign_in,
+        total_cost_usd=cost_usd(row.cost_micros),
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        conversation_count=row.conversation_count,
+    )
+
+
+@router.get("/analytics", name="admin.analytics")
+def analytics(
+    _admin: AdminUser,
+    reports: Reports,
+    start: str | None = None,
+    end: str | None = None,
+    granularity: str | None = None,
+) -> Analytics:
+    report = reports.analytics(start, end, granularity)
+    return Analytics(
+        start=report["start"],
+        end=report["end"],
+        granularity=report["granularity"],
+        totals=_point("total", report["totals"]),
+        series=[_point(point["period"], point) for point in report["series"]],
+        models=[
+            ModelShare(
+                model_id=m["model_id"],
+                requests=m["requests"],
+                input_tokens=m["input_tokens"],
+                output_tokens=m["output_tokens"],
+                cost_usd=cost_usd(m["cost_micros"]),
+                share=m["share"],
             )
-            for row in rows
+            for m in report["models"]
         ],
-        next_token=token,
+        top_users=None if report["top_users"] is None else [_user_row(row) for row in report["top_users"]],
     )
 
 

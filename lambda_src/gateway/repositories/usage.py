@@ -5,10 +5,12 @@ Items (table `usage`):
                                        gsi1 = USER#<user id> / CALL#<time>#<request id>
   USER#<user id> / <period>#TOTAL      roll-up per period: DAY#yyyy-mm-dd, MONTH#yyyy-mm
   USER#<user id> / <period>#MODEL#<id> roll-up per period and model
+  GLOBAL#<shard> / <period>#TOTAL|MODEL#<id>  the organisation's roll-ups (and conversations), in 8 shards
 Settling writes the call and every roll-up in one transaction, conditioned on the call still being pending:
 a retried request id is never counted twice, and reports never scan.
 """
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +87,13 @@ def _rollup(item: dict[str, Any]) -> Rollup:
         model_id=model_id,
         **{counter: int(item.get(counter, 0)) for counter in ROLLUP_COUNTERS},
     )
+
+
+GLOBAL_SHARDS = 8
+
+
+def global_shard(key: str) -> str:
+    return f"GLOBAL#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % GLOBAL_SHARDS}"
 
 
 def ranking_key(total_sort_key: str) -> str:
@@ -209,6 +218,22 @@ class UsageRepository:
                     }
                 }
             )
+        # The organisation's roll-ups, for analytics: spread over shards so no partition takes every write.
+        shard = global_shard(call.request_id)
+        for sort_key in rollup_sort_keys(call.model_id, call.started_at[:10]):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": {"pk": {"S": shard}, "sk": {"S": sort_key}},
+                        "UpdateExpression": "ADD requests :requests, errors :errors, input_tokens :input, "
+                        "output_tokens :output, cost_micros :cost",
+                        "ExpressionAttributeValues": {
+                            k: _SERIALIZER.serialize(v) for k, v in increments.items()
+                        },
+                    }
+                }
+            )
         try:
             client("dynamodb").transact_write_items(TransactItems=[*items, *(extra_items or [])])
         except ClientError as exc:
@@ -216,6 +241,35 @@ class UsageRepository:
                 return False
             raise
         return True
+
+    def count_conversation(self, day: str, key: str) -> None:
+        """One more conversation started on the day, in the organisation's roll-ups."""
+        table(self._table_name).update_item(
+            Key={"pk": global_shard(key), "sk": f"DAY#{day}#TOTAL"},
+            UpdateExpression="ADD conversations :one",
+            ExpressionAttributeValues={":one": 1},
+        )
+        table(self._table_name).update_item(
+            Key={"pk": global_shard(key), "sk": f"MONTH#{day[:7]}#TOTAL"},
+            UpdateExpression="ADD conversations :one",
+            ExpressionAttributeValues={":one": 1},
+        )
+
+    def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Every shard's roll-ups with first <= sort key <= last~ (e.g. DAY#2026-11-01 .. DAY#2026-11-30)."""
+        items: list[dict[str, Any]] = []
+        for shard in range(GLOBAL_SHARDS):
+            query: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(f"GLOBAL#{shard}")
+                & Key("sk").between(first, f"{last}~"),
+            }
+            while True:
+                page = table(self._table_name).query(**query)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
 
     def rollups_between(self, user_id: str, first: str, last: str) -> list[Rollup]:
         """Roll-ups with first <= sort key <= last~ (e.g. MONTH#2026-01 .. MONTH#2026-03), one query."""

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError
@@ -170,6 +171,62 @@ class AdminReports:
                 rows.append(self._row(user_id, {}, window_start, window_end))
         following = listing.get("PaginationToken")
         return rows, self._next({"phase": "all", "after": following}, scope) if following else None
+
+    def analytics(self, start: str | None, end: str | None, granularity: str | None) -> dict[str, Any]:
+        """The organisation over a window: a time series, model shares, conversation counts and the top users.
+        Reads the organisation's roll-ups (8 shards, one query each), never per-user records."""
+        grain = granularity or "day"
+        if grain not in ("day", "month"):
+            raise invalid(f"granularity: expected day or month, got {grain!r}.")
+        now = utcnow()
+        last = _hour(end, "end") if end else now.replace(minute=0, second=0, microsecond=0)
+        first = _hour(start, "start") if start else (last - timedelta(days=29 if grain == "day" else 365))
+        if last < first:
+            raise invalid("end is before start.")
+        prefix, fmt = ("DAY", "%Y-%m-%d") if grain == "day" else ("MONTH", "%Y-%m")
+        counters = ("requests", "input_tokens", "output_tokens", "cost_micros", "conversations")
+        series: dict[str, dict[str, int]] = {}
+        models: dict[str, dict[str, int]] = {}
+        for item in self._usage.global_rollups(f"{prefix}#{first:{fmt}}", f"{prefix}#{last:{fmt}}"):
+            period, _, rest = item["sk"].partition("#MODEL#")
+            period = period.removesuffix("#TOTAL").split("#", 1)[1]
+            target = (
+                series.setdefault(period, dict.fromkeys(counters, 0))
+                if not rest
+                else models.setdefault(rest, dict.fromkeys(counters, 0))
+            )
+            for name in counters:
+                target[name] += int(item.get(name, 0))
+        totals = {name: sum(point[name] for point in series.values()) for name in counters}
+        top: list[UserRow] | None = None
+        try:
+            period, window_start, window_end = ranking_period(f"{first:%Y%m%d%H}", f"{last:%Y%m%d%H}", now)
+            items, _ = self._usage.ranked_totals(period, 10, None)
+            top = [self._row(item["user_id"], item, window_start, window_end) for item in items]
+        except BadRequestError:
+            top = None  # users are ranked per day and per month only
+        return {
+            "start": iso(first),
+            "end": iso(last),
+            "granularity": grain,
+            "totals": totals,
+            "series": [{"period": key, **series[key]} for key in sorted(series)],
+            "models": sorted(
+                (
+                    {
+                        "model_id": model,
+                        **figures,
+                        "share": round(figures["cost_micros"] / totals["cost_micros"], 4)
+                        if totals["cost_micros"]
+                        else 0.0,
+                    }
+                    for model, figures in models.items()
+                ),
+                key=lambda entry: entry["cost_micros"],
+                reverse=True,
+            ),
+            "top_users": top,
+        }
 
     def _next(self, state: dict[str, object], scope: str) -> str | None:
         return self._pages.encode(json.dumps(state, default=_plain_number), scope)

@@ -6,6 +6,7 @@ from typing import Any
 from gateway.clock import iso, sortable_id, utcnow
 from gateway.errors import AppError, NotFoundError
 from gateway.repositories.conversations import ConversationItem, ConversationRepository, MessageItem
+from gateway.repositories.usage import UsageRepository
 from gateway.services.models import Caller, ConverseOutcome, ModelService
 
 DEFAULT_TITLE = "New conversation"
@@ -42,9 +43,12 @@ def converse_history(messages: list[MessageItem]) -> list[dict[str, Any]]:
 
 
 class ConversationService:
-    def __init__(self, repository: ConversationRepository, models: ModelService) -> None:
+    def __init__(
+        self, repository: ConversationRepository, models: ModelService, usage: UsageRepository
+    ) -> None:
         self._repository = repository
         self._models = models
+        self._usage = usage
 
     def create(
         self, user_id: str, groups: tuple[str, ...], model_id: str, title: str | None, bot_id: str | None
@@ -63,6 +67,7 @@ class ConversationService:
             updated_at=now,
         )
         self._repository.add(conversation)
+        self._usage.count_conversation(now[:10], conversation.conversation_id)
         return conversation
 
     def list_for_user(

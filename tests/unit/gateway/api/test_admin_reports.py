@@ -187,3 +187,34 @@ def test_a_month_window_and_a_past_day(api, admin_headers):
     assert api.get("/admin/users?start=2026110100&end=2026113023", headers=admin_headers).status_code == 200
     past = api.get("/admin/users?start=2020010100&end=2020010123", headers=admin_headers).json()
     assert past == {"users": [], "next_token": None}
+
+
+def test_analytics_series_shares_conversations_and_top_users(api, bedrock, admin_headers):
+    bedrock.catalog()
+    headers, _, _ = signed_up(api, email="busy@example.com")
+    _spend(api, bedrock, headers, 2)
+    bedrock.invoke(LLAMA)
+    api.post(
+        "/bedrock", headers=headers, json={"modelId": LLAMA.model_id, "inferenceParameters": LLAMA.request}
+    )
+    api.post("/conversations", headers=headers, json={"model_id": HAIKU.model_id})
+
+    response = api.get("/admin/analytics", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["totals"]["requests"] == 3
+    assert body["totals"]["input_tokens"] == 2 * HAIKU.input_tokens + LLAMA.input_tokens
+    assert body["totals"]["conversations"] == 1
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert [point["period"] for point in body["series"]] == [today]
+    shares = {m["model_id"]: m for m in body["models"]}
+    assert shares[HAIKU.model_id]["requests"] == 2
+    assert sum(m["share"] for m in body["models"]) == pytest.approx(1.0, abs=0.001)
+    assert body["top_users"] is None  # a 30-day window is not one ranking period
+
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    one_day = api.get(f"/admin/analytics?start={day}00&end={day}23", headers=admin_headers).json()
+    assert [u["email"] for u in one_day["top_users"]] == ["busy@example.com"]
+    monthly = api.get("/admin/analytics?granularity=month", headers=admin_headers).json()
+    assert monthly["series"][-1]["period"] == datetime.now(UTC).strftime("%Y-%m")
+    assert api.get("/admin/analytics?granularity=week", headers=admin_headers).status_code == 400
