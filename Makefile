@@ -70,10 +70,11 @@ admin: venv ## promote (or create) the first admin: make admin EMAIL=you@example
 	$(PY) scripts/make_admin.py --email "$(EMAIL)" --env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
 
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import, gateway overhead per model call, limit check + concurrency
+bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads
 	$(PY) scripts/bench_cold_import.py
 	$(PY) scripts/bench_gateway.py
 	$(PY) scripts/bench_limits.py
+	$(PY) scripts/bench_admin.py
 
 .PHONY: clean
 clean: ## remove build output (keeps .venv and .local toolchains)
