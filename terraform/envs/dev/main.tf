@@ -12,6 +12,7 @@ module "stack" {
   allowed_email_domains = var.allowed_email_domains
   auto_join_user_groups = var.auto_join_user_groups
   group_policies        = var.group_policies
+  audit_retention_days  = var.audit_retention_days
   cors_allowed_origins  = var.cors_allowed_origins
   usage_plan            = var.usage_plan
   stage_throttle        = var.stage_throttle

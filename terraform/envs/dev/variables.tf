@@ -125,3 +125,9 @@ variable "group_policies" {
     }
   }
 }
+
+variable "audit_retention_days" {
+  description = "Days audit events are kept (DynamoDB TTL)."
+  type        = number
+  default     = 90
+}

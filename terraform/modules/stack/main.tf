@@ -55,6 +55,8 @@ locals {
       GATEWAY_AUTO_JOIN_GROUPS      = jsonencode(var.auto_join_user_groups)
       GATEWAY_LOG_LEVEL             = var.log_level
       GATEWAY_GROUP_POLICIES        = jsonencode(local.app_group_policies)
+      GATEWAY_AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
+      GATEWAY_USAGE_RETENTION_DAYS  = tostring(var.usage_retention_days)
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },

@@ -275,3 +275,25 @@ variable "manage_account_cloudwatch_role" {
   type        = bool
   default     = false
 }
+
+variable "audit_retention_days" {
+  description = "Days an audit event is kept before DynamoDB's TTL removes it (GATEWAY_AUDIT_RETENTION_DAYS)."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "usage_retention_days" {
+  description = "Days a model call's usage record is kept (roll-ups stay); GATEWAY_USAGE_RETENTION_DAYS."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.usage_retention_days >= 1 && floor(var.usage_retention_days) == var.usage_retention_days
+    error_message = "usage_retention_days must be a whole number of days, at least 1."
+  }
+}
