@@ -172,6 +172,24 @@ class ApiKeyRepository:
             ExpressionAttributeValues={":at": at},
         )
 
-    def last_sign_in(self, user_id: str) -> str | None:
-        item = self._table.get_item(Key={"pk": f"USER#{user_id}", "sk": "SESSION"}).get("Item") or {}
-        return item.get("last_sign_in_at")
+    def record_profile(self, user_id: str, email: str, fullname: str) -> None:
+        """Who the user is, kept beside their session state so admin pages read it in one batch."""
+        self._table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": "SESSION"},
+            UpdateExpression="SET email = :email, fullname = :name",
+            ExpressionAttributeValues={":email": email, ":name": fullname},
+        )
+
+    def profiles(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Session items (email, fullname, last_sign_in_at) of up to 100 users, in one BatchGetItem."""
+        if not user_ids:
+            return {}
+        keys = [{"pk": f"USER#{user_id}", "sk": "SESSION"} for user_id in dict.fromkeys(user_ids)]
+        found: dict[str, dict[str, Any]] = {}
+        request = {self._table_name: {"Keys": keys}}
+        while request:
+            response = self._table.meta.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._table_name, []):
+                found[item["pk"].removeprefix("USER#")] = item
+            request = response.get("UnprocessedKeys") or {}
+        return found

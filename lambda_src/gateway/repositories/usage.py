@@ -242,18 +242,21 @@ class UsageRepository:
             raise
         return True
 
-    def count_conversation(self, day: str, key: str) -> None:
-        """One more conversation started on the day, in the organisation's roll-ups."""
-        table(self._table_name).update_item(
-            Key={"pk": global_shard(key), "sk": f"DAY#{day}#TOTAL"},
-            UpdateExpression="ADD conversations :one",
-            ExpressionAttributeValues={":one": 1},
-        )
-        table(self._table_name).update_item(
-            Key={"pk": global_shard(key), "sk": f"MONTH#{day[:7]}#TOTAL"},
-            UpdateExpression="ADD conversations :one",
-            ExpressionAttributeValues={":one": 1},
-        )
+    def count_conversation(self, user_id: str, day: str, key: str) -> None:
+        """One more conversation started on the day: in the user's and the organisation's roll-ups."""
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": {"pk": {"S": pk}, "sk": {"S": sort_key}},
+                    "UpdateExpression": "ADD conversations :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+            for pk in (f"USER#{user_id}", global_shard(key))
+            for sort_key in (f"DAY#{day}#TOTAL", f"MONTH#{day[:7]}#TOTAL")
+        ]
+        client("dynamodb").transact_write_items(TransactItems=items)
 
     def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
         """Every shard's roll-ups with first <= sort key <= last~ (e.g. DAY#2026-11-01 .. DAY#2026-11-30)."""

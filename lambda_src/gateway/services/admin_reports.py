@@ -145,32 +145,66 @@ class AdminReports:
     ) -> tuple[list[UserRow], str | None]:
         """Users of the window, highest cost first, read a page at a time from the per-period ranking (the
         reads grow with the page, not with the table); with include_all, then the users without use."""
-        period, window_start, window_end = ranking_period(start, end, utcnow())
+        period, _, _ = ranking_period(start, end, utcnow())
         size = check_limit(limit, 100)
         scope = f"users:{period}:{include_all}"
         state = json.loads(self._pages.decode(token, scope) or '{"phase": "ranked"}')
         rows: list[UserRow] = []
         if state["phase"] == "ranked":
             items, last = self._usage.ranked_totals(period, size, state.get("after"))
-            rows = [self._row(item["user_id"], item, window_start, window_end) for item in items]
+            rows = self._rows([(item["user_id"], item) for item in items])
             if last:
                 return rows, self._next({"phase": "ranked", "after": last}, scope)
             if not include_all:
                 return rows, None
+            if len(rows) >= size:
+                return rows, self._next({"phase": "all"}, scope)
             state = {"phase": "all"}
         listing = self._pool.raw(
             "list_users",
-            Limit=min(size, 60),
+            Limit=min(size - len(rows), 60),
             **({"PaginationToken": state["after"]} if state.get("after") else {}),
         )
+        idle = []
         for user in listing.get("Users", []):
             user_id = next(
                 (a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"]
             )
-            if self._usage.total(user_id, period) is None:  # users with use were listed in the ranked phase
-                rows.append(self._row(user_id, {}, window_start, window_end))
+            total = self._usage.total(user_id, period) or {}
+            if "gsi2pk" not in total:  # users ranked by cost were listed in the first phase
+                idle.append((user_id, total))
+        rows += self._rows(idle)
         following = listing.get("PaginationToken")
         return rows, self._next({"phase": "all", "after": following}, scope) if following else None
+
+    def _rows(self, totals: list[tuple[str, dict[str, Any]]]) -> list[UserRow]:
+        """One row per user from their period total, with names and last sign-in read in one batch."""
+        profiles = self._sessions.profiles([user_id for user_id, _ in totals])
+        rows = []
+        for user_id, total in totals:
+            profile = profiles.get(user_id) or {}
+            email, name = profile.get("email"), (profile.get("fullname") or "").strip()
+            if email is None:  # a user made outside the API: ask Cognito
+                try:
+                    cognito = self._pool.get_user(user_id)
+                    email, name = cognito.email, (cognito.fullname or "").strip()
+                except UserNotFoundError:
+                    pass
+            first, _, last = name.partition(" ")
+            rows.append(
+                UserRow(
+                    user_id=user_id,
+                    email=email,
+                    first_name=first or None,
+                    last_name=last or None,
+                    last_sign_in=profile.get("last_sign_in_at"),
+                    cost_micros=int(total.get("cost_micros", 0)),
+                    input_tokens=int(total.get("input_tokens", 0)),
+                    output_tokens=int(total.get("output_tokens", 0)),
+                    conversation_count=int(total.get("conversations", 0)),
+                )
+            )
+        return rows
 
     def analytics(self, start: str | None, end: str | None, granularity: str | None) -> dict[str, Any]:
         """The organisation over a window: a time series, model shares, conversation counts and the top users.
@@ -200,9 +234,9 @@ class AdminReports:
         totals = {name: sum(point[name] for point in series.values()) for name in counters}
         top: list[UserRow] | None = None
         try:
-            period, window_start, window_end = ranking_period(f"{first:%Y%m%d%H}", f"{last:%Y%m%d%H}", now)
+            period, _, _ = ranking_period(f"{first:%Y%m%d%H}", f"{last:%Y%m%d%H}", now)
             items, _ = self._usage.ranked_totals(period, 10, None)
-            top = [self._row(item["user_id"], item, window_start, window_end) for item in items]
+            top = self._rows([(item["user_id"], item) for item in items])
         except BadRequestError:
             top = None  # users are ranked per day and per month only
         return {
@@ -230,27 +264,6 @@ class AdminReports:
 
     def _next(self, state: dict[str, object], scope: str) -> str | None:
         return self._pages.encode(json.dumps(state, default=_plain_number), scope)
-
-    def _row(self, user_id: str, total: dict, start: datetime, end: datetime) -> UserRow:
-        try:
-            profile = self._pool.get_user(user_id)
-            email, name = profile.email, (profile.fullname or "").strip()
-        except UserNotFoundError:
-            email, name = None, ""
-        first, _, last = name.partition(" ")
-        return UserRow(
-            user_id=user_id,
-            email=email,
-            first_name=first or None,
-            last_name=last or None,
-            last_sign_in=self._sessions.last_sign_in(user_id),
-            cost_micros=int(total.get("cost_micros", 0)),
-            input_tokens=int(total.get("input_tokens", 0)),
-            output_tokens=int(total.get("output_tokens", 0)),
-            conversation_count=self._conversations.count_created_between(
-                user_id, f"{int(start.timestamp() * 1000):012x}", f"{int(end.timestamp() * 1000) - 1:012x}~"
-            ),
-        )
 
     def conversations(
         self, user_id: str, limit: int | None, token: str | None
@@ -314,11 +327,11 @@ class AdminReports:
         return events, self._pages.encode(last, scope)
 
 
-def cost_usd(micros: int) -> float:
-    return micros_to_usd(micros)
-
-
 def _plain_number(value: object) -> object:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"not serialisable: {type(value).__name__}")
+
+
+def cost_usd(micros: int) -> float:
+    return micros_to_usd(micros)

@@ -95,6 +95,7 @@ class IdentityService:
             for group in self._auto_join_groups:
                 self._pool.add_to_group(user_id, group)
             record, value = self._api_keys.create(user_id)
+            self._sessions.record_profile(user_id, email, fullname)
         except Exception:
             # No half-made accounts: without its key the account could not be used anyway.
             self._pool.delete_user(user_id)
