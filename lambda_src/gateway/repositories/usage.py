@@ -196,7 +196,12 @@ class UsageRepository:
             ":output": settlement.output_tokens,
             ":cost": settlement.cost_micros,
         }
-        for sort_key in rollup_sort_keys(call.model_id, call.started_at[:10]):
+        # The user's hour, for windows that are not a whole day or month (ranked per hour in gsi2).
+        user_keys = [
+            *rollup_sort_keys(call.model_id, call.started_at[:10]),
+            f"HOUR#{call.started_at[:13]}#TOTAL",
+        ]
+        for sort_key in user_keys:
             items.append(
                 {
                     "Update": {
@@ -242,8 +247,10 @@ class UsageRepository:
             raise
         return True
 
-    def count_conversation(self, user_id: str, day: str, key: str) -> None:
-        """One more conversation started on the day: in the user's and the organisation's roll-ups."""
+    def count_conversation(self, user_id: str, hour: str, key: str) -> None:
+        """One more conversation started in the hour (yyyy-mm-ddThh): in the user's and the organisation's
+        roll-ups of its day and month, and the user's of its hour."""
+        day = hour[:10]
         items = [
             {
                 "Update": {
@@ -256,6 +263,16 @@ class UsageRepository:
             for pk in (f"USER#{user_id}", global_shard(key))
             for sort_key in (f"DAY#{day}#TOTAL", f"MONTH#{day[:7]}#TOTAL")
         ]
+        items.append(
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"HOUR#{hour}#TOTAL"}},
+                    "UpdateExpression": "ADD conversations :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+        )
         client("dynamodb").transact_write_items(TransactItems=items)
 
     def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
@@ -316,6 +333,16 @@ class UsageRepository:
             query["ExclusiveStartKey"] = start_after
         page = table(self._table_name).query(**query)
         return page.get("Items", []), page.get("LastEvaluatedKey")
+
+    def ranked_all(self, period: str) -> list[dict[str, Any]]:
+        """Every user's total of one period (used for hours: windows that are not a day or a month)."""
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page, start = self.ranked_totals(period, 1000, start)
+            items.extend(page)
+            if not start:
+                return items
 
     def total(self, user_id: str, period: str) -> dict[str, Any] | None:
         return (

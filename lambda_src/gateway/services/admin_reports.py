@@ -24,6 +24,7 @@ from gateway.services.pricing import micros_to_usd
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _HOUR = re.compile(r"^\d{10}$")
+MAX_HOURS = 31 * 24
 DEFAULT_AUDIT_WINDOW = timedelta(days=30)
 
 
@@ -76,10 +77,25 @@ def ranking_period(start: str | None, end: str | None, today: datetime) -> tuple
     month_end = (first.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(hours=1)
     if first.day == 1 and first.hour == 0 and last == month_end:
         return f"MONTH#{first:%Y-%m}", first, last + timedelta(hours=1)
-    raise invalid(
-        "The window must be one UTC day (start=YYYYMMDD00, end=YYYYMMDD23) or one calendar month "
-        "(start=YYYYMM0100, end=the last day's 23): users are ranked per day and per month."
-    )
+    raise NotOnePeriodError(first, last)
+
+
+class NotOnePeriodError(BadRequestError):
+    """A window that is not one day or one month: ranked from its hours instead (at most MAX_HOURS)."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, first: datetime, last: datetime) -> None:
+        super().__init__("The window is neither one UTC day nor one calendar month.")
+        self.first, self.last = first, last
+
+    def hours(self) -> list[str]:
+        count = int((self.last - self.first).total_seconds() // 3600) + 1
+        if count > MAX_HOURS:
+            raise invalid(
+                f"A window other than one UTC day or calendar month spans at most {MAX_HOURS // 24} days."
+            )
+        return [f"HOUR#{self.first + timedelta(hours=index):%Y-%m-%dT%H}" for index in range(count)]
 
 
 def _hour(value: str, name: str) -> datetime:
@@ -145,8 +161,11 @@ class AdminReports:
     ) -> tuple[list[UserRow], str | None]:
         """Users of the window, highest cost first, read a page at a time from the per-period ranking (the
         reads grow with the page, not with the table); with include_all, then the users without use."""
-        period, _, _ = ranking_period(start, end, utcnow())
         size = check_limit(limit, 100)
+        try:
+            period, _, _ = ranking_period(start, end, utcnow())
+        except NotOnePeriodError as window:
+            return self._users_by_cost_over_hours(window.hours(), size, token, f"{start}:{end}")
         scope = f"users:{period}:{include_all}"
         state = json.loads(self._pages.decode(token, scope) or '{"phase": "ranked"}')
         rows: list[UserRow] = []
@@ -176,6 +195,25 @@ class AdminReports:
         rows += self._rows(idle)
         following = listing.get("PaginationToken")
         return rows, self._next({"phase": "all", "after": following}, scope) if following else None
+
+    def _users_by_cost_over_hours(
+        self, hours: list[str], size: int, token: str | None, window: str
+    ) -> tuple[list[UserRow], str | None]:
+        """Windows that are not a day or a month: the users' hourly totals, summed. The reads grow with the
+        users active in the window (not with the table); a page is an offset into the sorted sums."""
+        scope = f"users-hours:{window}"
+        offset = int(self._pages.decode(token, scope) or 0)
+        sums: dict[str, dict[str, int]] = {}
+        counters = ("cost_micros", "input_tokens", "output_tokens", "conversations")
+        for hour in hours:
+            for item in self._usage.ranked_all(hour):
+                total = sums.setdefault(item["user_id"], dict.fromkeys(counters, 0))
+                for name in counters:
+                    total[name] += int(item.get(name, 0))
+        ranked = sorted(sums.items(), key=lambda entry: (-entry[1]["cost_micros"], entry[0]))
+        page = ranked[offset : offset + size]
+        more = offset + size < len(ranked)
+        return self._rows(list(page)), self._pages.encode(str(offset + size), scope) if more else None
 
     def _rows(self, totals: list[tuple[str, dict[str, Any]]]) -> list[UserRow]:
         """One row per user from their period total, with names and last sign-in read in one batch."""

@@ -67,7 +67,7 @@ class ConversationService:
             updated_at=now,
         )
         self._repository.add(conversation)
-        self._usage.count_conversation(user_id, now[:10], conversation.conversation_id)
+        self._usage.count_conversation(user_id, now[:13], conversation.conversation_id)
         return conversation
 
     def list_for_user(

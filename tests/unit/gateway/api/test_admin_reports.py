@@ -169,7 +169,7 @@ def test_users_sorted_by_cost_a_page_at_a_time(api, bedrock, admin_headers):
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [
-        ("start=2026112200&end=2026112300", "one UTC day"),
+        ("start=2026010100&end=2026030100", "at most 31 days"),
         ("start=20261122&end=2026112223", "YYYYMMDDHH"),
         ("start=2026112223&end=2026112200", "before"),
         ("start=2026113200&end=2026113223", "not a valid hour"),
@@ -218,3 +218,23 @@ def test_analytics_series_shares_conversations_and_top_users(api, bedrock, admin
     monthly = api.get("/admin/analytics?granularity=month", headers=admin_headers).json()
     assert monthly["series"][-1]["period"] == datetime.now(UTC).strftime("%Y-%m")
     assert api.get("/admin/analytics?granularity=week", headers=admin_headers).status_code == 400
+
+
+def test_any_hour_window_ranks_from_the_hourly_totals(api, bedrock, admin_headers):
+    bedrock.catalog()
+    for email, calls in (("one@example.com", 1), ("two@example.com", 2)):
+        headers, _, _ = signed_up(api, email=email)
+        _spend(api, bedrock, headers, calls)
+        api.post("/conversations", headers=headers, json={"model_id": HAIKU.model_id})
+    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    first = api.get(f"/admin/users?start={hour}&end={hour}&limit=1", headers=admin_headers)
+    assert first.status_code == 200, first.text
+    assert [u["email"] for u in first.json()["users"]] == ["two@example.com"]
+    assert first.json()["users"][0]["conversation_count"] == 1
+    assert first.json()["users"][0]["input_tokens"] == 2 * HAIKU.input_tokens
+    rest = api.get(
+        f"/admin/users?start={hour}&end={hour}&limit=1&next_token={first.json()['next_token']}",
+        headers=admin_headers,
+    ).json()
+    assert [u["email"] for u in rest["users"]] == ["one@example.com"]
+    assert rest["next_token"] is None
