@@ -159,21 +159,46 @@ class AdminReports:
     def users_by_cost(
         self, start: str | None, end: str | None, limit: int | None, include_all: bool, token: str | None
     ) -> tuple[list[UserRow], str | None]:
-        """Users of the window, highest cost first, read a page at a time from the per-period ranking (the
-        reads grow with the page, not with the table); with include_all, then the users without use."""
+        """Users of the window, highest cost first; with include_all, then the users without use.
+
+        One UTC day or one month reads the per-period ranking a page at a time (the reads grow with the page,
+        not with the table). Any other window (up to 31 days) sums the users' hourly totals: its reads grow
+        with the users active in the window, and a page is an offset into the sorted sums.
+        """
         size = check_limit(limit, 100)
         try:
             period, _, _ = ranking_period(start, end, utcnow())
         except NotOnePeriodError as window:
-            return self._users_by_cost_over_hours(window.hours(), size, token, f"{start}:{end}")
+            ranked = self._hourly_sums(window.hours())
+
+            def ranked_page(after: Any) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+                offset = int(after or 0)
+                following = offset + size if offset + size < len(ranked) else None
+                return ranked[offset : offset + size], following
+
+            active = {user_id for user_id, _ in ranked}
+
+            def has_use(user_id: str) -> bool:
+                return user_id in active
+
+            period = f"HOURS#{start}#{end}"
+        else:
+
+            def ranked_page(after: Any) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+                items, last = self._usage.ranked_totals(period, size, after)
+                return [(item["user_id"], item) for item in items], last
+
+            def has_use(user_id: str) -> bool:
+                return "gsi2pk" in (self._usage.total(user_id, period) or {})
+
         scope = f"users:{period}:{include_all}"
         state = json.loads(self._pages.decode(token, scope) or '{"phase": "ranked"}')
         rows: list[UserRow] = []
         if state["phase"] == "ranked":
-            items, last = self._usage.ranked_totals(period, size, state.get("after"))
-            rows = self._rows([(item["user_id"], item) for item in items])
-            if last:
-                return rows, self._next({"phase": "ranked", "after": last}, scope)
+            page, following = ranked_page(state.get("after"))
+            rows = self._rows(page)
+            if following is not None:
+                return rows, self._next({"phase": "ranked", "after": following}, scope)
             if not include_all:
                 return rows, None
             if len(rows) >= size:
@@ -189,31 +214,21 @@ class AdminReports:
             user_id = next(
                 (a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), user["Username"]
             )
-            total = self._usage.total(user_id, period) or {}
-            if "gsi2pk" not in total:  # users ranked by cost were listed in the first phase
-                idle.append((user_id, total))
+            if not has_use(user_id):  # users with use were listed in the ranked phase
+                idle.append((user_id, {}))
         rows += self._rows(idle)
         following = listing.get("PaginationToken")
         return rows, self._next({"phase": "all", "after": following}, scope) if following else None
 
-    def _users_by_cost_over_hours(
-        self, hours: list[str], size: int, token: str | None, window: str
-    ) -> tuple[list[UserRow], str | None]:
-        """Windows that are not a day or a month: the users' hourly totals, summed. The reads grow with the
-        users active in the window (not with the table); a page is an offset into the sorted sums."""
-        scope = f"users-hours:{window}"
-        offset = int(self._pages.decode(token, scope) or 0)
-        sums: dict[str, dict[str, int]] = {}
+    def _hourly_sums(self, hours: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        sums: dict[str, dict[str, Any]] = {}
         counters = ("cost_micros", "input_tokens", "output_tokens", "conversations")
         for hour in hours:
             for item in self._usage.ranked_all(hour):
                 total = sums.setdefault(item["user_id"], dict.fromkeys(counters, 0))
                 for name in counters:
                     total[name] += int(item.get(name, 0))
-        ranked = sorted(sums.items(), key=lambda entry: (-entry[1]["cost_micros"], entry[0]))
-        page = ranked[offset : offset + size]
-        more = offset + size < len(ranked)
-        return self._rows(list(page)), self._pages.encode(str(offset + size), scope) if more else None
+        return sorted(sums.items(), key=lambda entry: (-entry[1]["cost_micros"], entry[0]))
 
     def _rows(self, totals: list[tuple[str, dict[str, Any]]]) -> list[UserRow]:
         """One row per user from their period total, with names and last sign-in read in one batch."""

@@ -238,3 +238,10 @@ def test_any_hour_window_ranks_from_the_hourly_totals(api, bedrock, admin_header
     ).json()
     assert [u["email"] for u in rest["users"]] == ["one@example.com"]
     assert rest["next_token"] is None
+
+    everyone = api.get(
+        f"/admin/users?start={hour}&end={hour}&limit=50&include_all=true", headers=admin_headers
+    )
+    emails = [u["email"] for u in everyone.json()["users"]]
+    assert emails[:2] == ["two@example.com", "one@example.com"]
+    assert "root@example.com" in emails[2:]
