@@ -191,10 +191,7 @@ class CognitoUserPool:
 
     def raw(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """A Cognito admin call answered as Cognito shapes it (for the AdminQueries-compatible routes)."""
-        try:
-            response = self._call(operation, **kwargs)
-        except ClientError as exc:  # pragma: no cover - _call maps them
-            raise _upstream(exc) from exc
+        response = self._call(operation, **kwargs)
         response.pop("ResponseMetadata", None)
         return response
 

@@ -305,20 +305,6 @@ class UsageRepository:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [_rollup(item) for item in items]
 
-    def rollups(self, user_id: str, period_prefix: str) -> list[Rollup]:
-        """Roll-ups whose period starts with the prefix, e.g. "DAY#2026-11-22" or "MONTH#2026-11"."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").begins_with(period_prefix),
-        }
-        while True:
-            page = table(self._table_name).query(**query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [_rollup(item) for item in items]
-
     def ranked_totals(
         self, period: str, limit: int, start_after: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -348,12 +334,5 @@ class UsageRepository:
         return (
             table(self._table_name)
             .get_item(Key={"pk": f"USER#{user_id}", "sk": f"{period}#TOTAL"})
-            .get("Item")
-        )
-
-    def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
-        return (
-            table(self._table_name)
-            .get_item(Key=_call_key(user_id, request_id), ConsistentRead=True)
             .get("Item")
         )
