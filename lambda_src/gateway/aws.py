@@ -1,5 +1,6 @@
 """boto3 clients, created once per process with the settings' region and (locally) endpoint."""
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -51,6 +52,21 @@ def table(name: str) -> Any:
     )
     resource.meta.client.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
     return resource.Table(name)
+
+
+def query_pages(dynamodb_table: Any, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a DynamoDB Query, following LastEvaluatedKey."""
+    while True:
+        page = dynamodb_table.query(**query)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_all(dynamodb_table: Any, **query: Any) -> list[dict[str, Any]]:
+    """Every item a DynamoDB Query matches."""
+    return [item for page in query_pages(dynamodb_table, **query) for item in page.get("Items", [])]
 
 
 def reset_clients() -> None:

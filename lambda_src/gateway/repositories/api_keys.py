@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import client, table
+from gateway.aws import client, query_all, table
 from gateway.errors import NotFoundError
 
 ACTIVE = "active"
@@ -101,18 +101,11 @@ class ApiKeyRepository:
         return _record(item) if item else None
 
     def list_for_owner(self, owner_id: str) -> list[ApiKeyRecord]:
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(f"USER#{owner_id}")
-            & Key("gsi1sk").begins_with("KEY#"),
-        }
-        while True:
-            page = self._table.query(**query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression=Key("gsi1pk").eq(f"USER#{owner_id}") & Key("gsi1sk").begins_with("KEY#"),
+        )
         return [_record(item) for item in items]
 
     def revoke(self, record: ApiKeyRecord, revoked_at: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from gateway.aws import table
+from gateway.aws import query_all, query_pages, table
 
 
 @dataclass(frozen=True)
@@ -116,29 +116,18 @@ class ConversationRepository:
         self._table.put_item(Item=item)
 
     def messages(self, conversation_id: str) -> list[MessageItem]:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"CONV#{conversation_id}") & Key("sk").begins_with("MSG#"),
-        }
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"CONV#{conversation_id}") & Key("sk").begins_with("MSG#"),
+        )
         return [_message(item) for item in items]
 
     def count_created_between(self, user_id: str, first_id: str, last_id: str) -> int:
         """Conversations whose (time-ordered) id is in [first_id, last_id]: a count, no items read back."""
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}")
+        pages = query_pages(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"USER#{user_id}")
             & Key("sk").between(f"CONV#{first_id}", f"CONV#{last_id}"),
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            page = self._table.query(**query)
-            total += page.get("Count", 0)
-            if "LastEvaluatedKey" not in page:
-                return total
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            Select="COUNT",
+        )
+        return sum(page.get("Count", 0) for page in pages)

@@ -18,7 +18,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import client, table
+from gateway.aws import client, query_all, table
 from gateway.errors import ConflictError
 
 _SERIALIZER = TypeSerializer()
@@ -277,32 +277,21 @@ class UsageRepository:
 
     def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
         """Every shard's roll-ups with first <= sort key <= last~ (e.g. DAY#2026-11-01 .. DAY#2026-11-30)."""
-        items: list[dict[str, Any]] = []
-        for shard in range(GLOBAL_SHARDS):
-            query: dict[str, Any] = {
-                "KeyConditionExpression": Key("pk").eq(f"GLOBAL#{shard}")
-                & Key("sk").between(first, f"{last}~"),
-            }
-            while True:
-                page = table(self._table_name).query(**query)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return items
+        return [
+            item
+            for shard in range(GLOBAL_SHARDS)
+            for item in query_all(
+                table(self._table_name),
+                KeyConditionExpression=Key("pk").eq(f"GLOBAL#{shard}") & Key("sk").between(first, f"{last}~"),
+            )
+        ]
 
     def rollups_between(self, user_id: str, first: str, last: str) -> list[Rollup]:
         """Roll-ups with first <= sort key <= last~ (e.g. MONTH#2026-01 .. MONTH#2026-03), one query."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").between(first, f"{last}~"),
-        }
-        while True:
-            page = table(self._table_name).query(**query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(
+            table(self._table_name),
+            KeyConditionExpression=Key("pk").eq(f"USER#{user_id}") & Key("sk").between(first, f"{last}~"),
+        )
         return [_rollup(item) for item in items]
 
     def ranked_totals(
@@ -322,13 +311,11 @@ class UsageRepository:
 
     def ranked_all(self, period: str) -> list[dict[str, Any]]:
         """Every user's total of one period (used for hours: windows that are not a day or a month)."""
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            page, start = self.ranked_totals(period, 1000, start)
-            items.extend(page)
-            if not start:
-                return items
+        return query_all(
+            table(self._table_name),
+            IndexName="gsi2",
+            KeyConditionExpression=Key("gsi2pk").eq(f"COST#{period}"),
+        )
 
     def total(self, user_id: str, period: str) -> dict[str, Any] | None:
         return (

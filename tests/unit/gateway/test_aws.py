@@ -12,3 +12,21 @@ def test_the_gateway_never_scans(stack):
 
 def test_key_reads_still_work(stack):
     assert table("gateway-test-audit").get_item(Key={"pk": "x", "sk": "y"}).get("Item") is None
+
+
+def test_query_all_follows_every_page(stack):
+    from gateway.aws import query_all, query_pages
+
+    audit = table("gateway-test-audit")
+    for index in range(7):
+        audit.put_item(Item={"pk": "USER#u", "sk": f"2026-01-01T00:00:0{index}"})
+    pages = list(
+        query_pages(
+            audit, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "USER#u"}, Limit=3
+        )
+    )
+    assert [len(page["Items"]) for page in pages][:2] == [3, 3]
+    items = query_all(
+        audit, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "USER#u"}, Limit=3
+    )
+    assert len(items) == 7
