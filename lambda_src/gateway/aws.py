@@ -1,6 +1,7 @@
 """boto3 clients, created once per process with the settings' region and (locally) endpoint."""
 
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -52,6 +53,13 @@ def table(name: str) -> Any:
     )
     resource.meta.client.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
     return resource.Table(name)
+
+
+def plain_number(value: Any) -> Any:
+    """A DynamoDB number (Decimal) as an int or float; anything else as it is."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def query_pages(dynamodb_table: Any, **query: Any) -> Iterator[dict[str, Any]]:

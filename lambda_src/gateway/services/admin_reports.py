@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from gateway.aws import plain_number
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError
 from gateway.providers.cognito import CognitoUserPool, UserNotFoundError
@@ -381,8 +382,9 @@ class AdminReports:
 
 
 def _plain_number(value: object) -> object:
+    """json's default for the DynamoDB numbers in a paging position."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return plain_number(value)
     raise TypeError(f"not serialisable: {type(value).__name__}")
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from gateway.aws import plain_number
 from gateway.errors import TooManyRequestsError
 from gateway.repositories.limits import WINDOW_TTL, Check, CounterMove, LimitRepository, Windows
 from gateway.services.policies import policy_for
@@ -88,7 +89,7 @@ class LimitService:
         return policy_for(groups, self._policies, self._default).limits
 
     def override_of(self, user_id: str) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in self._repository.override(user_id).items() if k in OVERRIDABLE}
+        return {k: plain_number(v) for k, v in self._repository.override(user_id).items() if k in OVERRIDABLE}
 
     def limits_for(self, user_id: str, groups: tuple[str, ...]) -> Limits:
         return self.group_limits(groups).model_copy(update=self.override_of(user_id))
@@ -201,9 +202,3 @@ def _checks(candidates: list[tuple[str, str, int, int | None]]) -> list[Check]:
         for name, attribute, amount, limit in candidates
         if limit is not None
     ]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
