@@ -64,7 +64,7 @@ def register(body: RegisterRequest, identity: Identity, audit: Audit) -> Registe
 def login(body: LoginRequest, identity: Identity, audit: Audit) -> TokenResponse:
     audit.subject = body.email.strip().lower()
     tokens = identity.login(body.email, body.password)
-    audit.user_id = identity.subject_of(tokens)
+    audit.user_id = tokens.user_id
     return TokenResponse(
         id_token=tokens.id_token,
         access_token=tokens.access_token,

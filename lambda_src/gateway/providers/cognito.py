@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import jwt
 from botocore.exceptions import ClientError
 
 from gateway.auth.groups import GroupInfo
@@ -61,6 +62,9 @@ class Tokens:
     access_token: str
     refresh_token: str | None
     expires_in: int
+    # Read from the ID token as Cognito issued it (no check needed: it did not pass through anyone).
+    user_id: str
+    authenticated_at: int
 
 
 @dataclass(frozen=True)
@@ -276,9 +280,12 @@ class CognitoUserPool:
             raise ForbiddenError(
                 "This account must complete a sign-in challenge first.", code="challenge_required"
             )
+        claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
         return Tokens(
             id_token=result["IdToken"],
             access_token=result["AccessToken"],
             refresh_token=result.get("RefreshToken"),
             expires_in=int(result.get("ExpiresIn", 3600)),
+            user_id=str(claims.get("sub", "")),
+            authenticated_at=int(claims.get("auth_time", claims.get("iat", 0))),
         )

@@ -4,8 +4,6 @@ import re
 import time
 from dataclasses import dataclass
 
-import jwt
-
 from gateway.auth.groups import effective_groups, permissions_for, preferred_role
 from gateway.auth.principal import Principal
 from gateway.clock import iso, utcnow
@@ -113,19 +111,12 @@ class IdentityService:
         tokens = self._pool.login(email, password)
         # Sign-out refuses sessions that began at or before its second (`auth_time` has whole seconds);
         # a sign-in in that same second waits for the next one, so the new session is not refused.
-        claims = jwt.decode(tokens.id_token, options={"verify_signature": False})  # straight from Cognito
-        signed_out_at = self._sessions.signed_out_at(str(claims.get("sub", "")))
-        authenticated_at = int(claims.get("auth_time", claims.get("iat", 0)))
-        if authenticated_at <= signed_out_at:
+        signed_out_at = self._sessions.signed_out_at(tokens.user_id)
+        if tokens.authenticated_at <= signed_out_at:
             time.sleep(max(0.0, signed_out_at + 1 - time.time()))
             tokens = self._pool.login(email, password)
-        self._sessions.record_sign_in(str(claims.get("sub", "")), iso(utcnow()))
+        self._sessions.record_sign_in(tokens.user_id, iso(utcnow()))
         return tokens
-
-    @staticmethod
-    def subject_of(tokens: Tokens) -> str:
-        """The user id in tokens just issued by Cognito (not a check of them: they come straight from it)."""
-        return str(jwt.decode(tokens.id_token, options={"verify_signature": False}).get("sub", ""))
 
     def refresh(self, refresh_token: str) -> Tokens:
         return self._pool.refresh(refresh_token)
