@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError, NotFoundError
@@ -27,6 +27,8 @@ class ApiKeyService:
         self._repository = repository
         self._gateway = gateway
         self._max_active_keys = max_active_keys
+        # When this process last recorded each key's use: most requests then need no write at all.
+        self._touched: dict[str, datetime] = {}
 
     def create(self, owner_id: str) -> tuple[ApiKeyRecord, str]:
         """A new key in the usage plan and its record; returns the record and the value (shown once)."""
@@ -82,5 +84,8 @@ class ApiKeyService:
         if record is None or not record.active:
             raise InvalidApiKeyError()
         now = utcnow()
-        self._repository.touch(record.key_id, iso(now), iso(now - LAST_USED_RESOLUTION))
+        last = self._touched.get(record.key_id)
+        if last is None or now - last >= LAST_USED_RESOLUTION:
+            self._repository.touch(record.key_id, iso(now), iso(now - LAST_USED_RESOLUTION))
+            self._touched[record.key_id] = now
         return record

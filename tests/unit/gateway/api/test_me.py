@@ -128,3 +128,20 @@ def test_credentials_need_the_id_token(api):
     response = api.get("/me/credentials", headers=access)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "id_token_required"
+
+
+def test_key_use_is_recorded_without_a_write_per_request(api, monkeypatch):
+    from gateway.repositories.api_keys import ApiKeyRepository
+
+    headers, registration, _ = signed_up(api)
+    writes = []
+    original = ApiKeyRepository.touch
+    monkeypatch.setattr(
+        ApiKeyRepository, "touch", lambda self, *args: writes.append(args) or original(self, *args)
+    )
+    for _ in range(3):
+        assert api.get("/me", headers=headers).status_code == 200
+    assert len(writes) == 1
+    listed = api.get("/me/api-keys", headers={"authorization": headers["authorization"]}).json()["api_keys"]
+    assert listed[0]["key_id"] == registration["api_key_id"]
+    assert listed[0]["last_used_at"] is not None
