@@ -26,12 +26,13 @@ LIMIT_CODES = {
     "tokens_per_month": "quota_exceeded",
     "budget_usd_per_month": "budget_exceeded",
 }
-LIMIT_WINDOWS = {
-    "requests_per_minute": "MINUTE",
-    "requests_per_day": "DAY",
-    "tokens_per_day": "DAY",
-    "tokens_per_month": "MONTH",
-    "budget_usd_per_month": "MONTH",
+# limit -> the window and the counter it holds
+LIMIT_COUNTERS = {
+    "requests_per_minute": ("MINUTE", "requests"),
+    "requests_per_day": ("DAY", "requests"),
+    "tokens_per_day": ("DAY", "tokens"),
+    "tokens_per_month": ("MONTH", "tokens"),
+    "budget_usd_per_month": ("MONTH", "cost_micros"),
 }
 OVERRIDABLE = tuple(Limits.model_fields)
 
@@ -163,25 +164,21 @@ class LimitService:
         limits = self.limits_for(user_id, groups)
         windows = Windows.at(now)
         counters = self._repository.counters(user_id, windows)
-        used = {
-            "requests_per_minute": counters[windows.minute]["requests"],
-            "requests_per_day": counters[windows.day]["requests"],
-            "tokens_per_day": counters[windows.day]["tokens"],
-            "tokens_per_month": counters[windows.month]["tokens"],
-            "budget_usd_per_month": counters[windows.month]["cost_micros"] / MICROS_PER_USD,
-        }
         window_keys = {"MINUTE": windows.minute, "DAY": windows.day, "MONTH": windows.month}
         entries = []
-        for name, value in used.items():
+        used: dict[str, float] = {}
+        for name, (window, counter) in LIMIT_COUNTERS.items():
+            value = counters[window_keys[window]][counter]
+            used[name] = value / MICROS_PER_USD if counter == "cost_micros" else value
             limit = getattr(limits, name)
             entries.append(
                 {
                     "name": name,
-                    "window": window_keys[LIMIT_WINDOWS[name]],
+                    "window": window_keys[window],
                     "limit": limit,
-                    "used": value,
-                    "remaining": None if limit is None else max(0, round(limit - value, 6)),
-                    "resets_in_seconds": seconds_until_window_ends(LIMIT_WINDOWS[name], now),
+                    "used": used[name],
+                    "remaining": None if limit is None else max(0, round(limit - used[name], 6)),
+                    "resets_in_seconds": seconds_until_window_ends(window, now),
                 }
             )
         budget = limits.budget_usd_per_month
