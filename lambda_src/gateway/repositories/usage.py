@@ -250,7 +250,11 @@ class UsageRepository:
     def count_conversation(self, user_id: str, hour: str, key: str) -> None:
         """One more conversation started in the hour (yyyy-mm-ddThh): in the user's and the organisation's
         roll-ups of its day and month, and the user's of its hour."""
-        day = hour[:10]
+        day, user, shard = hour[:10], f"USER#{user_id}", global_shard(key)
+        keys = [
+            (pk, f"{period}#TOTAL") for pk in (user, shard) for period in (f"DAY#{day}", f"MONTH#{day[:7]}")
+        ]
+        keys.append((user, f"HOUR#{hour}#TOTAL"))
         items = [
             {
                 "Update": {
@@ -260,19 +264,8 @@ class UsageRepository:
                     "ExpressionAttributeValues": {":one": {"N": "1"}},
                 }
             }
-            for pk in (f"USER#{user_id}", global_shard(key))
-            for sort_key in (f"DAY#{day}#TOTAL", f"MONTH#{day[:7]}#TOTAL")
+            for pk, sort_key in keys
         ]
-        items.append(
-            {
-                "Update": {
-                    "TableName": self._table_name,
-                    "Key": {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"HOUR#{hour}#TOTAL"}},
-                    "UpdateExpression": "ADD conversations :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                }
-            }
-        )
         client("dynamodb").transact_write_items(TransactItems=items)
 
     def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
