@@ -11,19 +11,12 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "lambda_src"), str(REPO)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    GATEWAY_LOG_LEVEL="ERROR",
-)
+from bench_support import prepare
+
+prepare()
 
 
 class ReadCounter:

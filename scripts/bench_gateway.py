@@ -15,59 +15,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 from unittest import mock
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "lambda_src"), str(REPO)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    GATEWAY_LOG_LEVEL="ERROR",
-)
+from bench_support import empty_table, percentile, prepare
+
+prepare()
 
 TARGET_MEDIAN_MS = 5.0
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def event(body: dict, headers: dict[str, str], request_id: str) -> dict:
-    return {
-        "resource": "/{proxy+}",
-        "path": "/bedrock",
-        "httpMethod": "POST",
-        "headers": {"content-type": "application/json", **headers},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": "bedrock"},
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": request_id,
-            "stage": "bench",
-            "path": "/bench/bedrock",
-            "httpMethod": "POST",
-            "resourcePath": "/{proxy+}",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "bench"},
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
-
-
-class Context:
-    aws_request_id = "bench"
-    function_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def main() -> None:
@@ -88,6 +44,7 @@ def run(calls: int) -> None:
 
     from tests.support.aws import build_stack
     from tests.support.bedrock import SHAPES, catalog_response
+    from tests.support.events import LambdaContext, api_gateway_event
 
     stack = build_stack()
     os.environ.update(stack.environment())
@@ -147,7 +104,9 @@ def run(calls: int) -> None:
         stub = timed("stub", lambda _rid: stub_invoke(None, MODEL_ID, shape.request))
 
         def through_gateway(request_id: str) -> None:
-            result = handler(event(body, headers, request_id), Context())
+            result = handler(
+                api_gateway_event("POST", "/bedrock", body, headers, request_id), LambdaContext()
+            )
             if result["statusCode"] != 200:
                 raise SystemExit(f"bench: gateway answered {result['statusCode']}: {result['body']}")
 
@@ -168,7 +127,8 @@ def run(calls: int) -> None:
 
         def through_gateway_fresh_tables(request_id: str) -> None:
             if request_id.endswith("00"):
-                empty_tables(stack.environment())
+                for variable in ("GATEWAY_TABLE_USAGE", "GATEWAY_TABLE_AUDIT"):
+                    empty_table(stack.environment()[variable])
             through_gateway(request_id)
 
         with_dynamodb = timed("moto", through_gateway_fresh_tables)
@@ -188,17 +148,6 @@ def run(calls: int) -> None:
     overhead = statistics.median(without_dynamodb) - base
     verdict = "ok" if overhead <= TARGET_MEDIAN_MS else "OVER"
     print(f"  target: median overhead without DynamoDB <= {TARGET_MEDIAN_MS} ms: {overhead:.3f} ms {verdict}")
-
-
-def empty_tables(environment: dict[str, str]) -> None:
-    """Delete every item but the caller's key and session records, so moto's tables stay small."""
-    import boto3
-
-    for variable in ("GATEWAY_TABLE_USAGE", "GATEWAY_TABLE_AUDIT"):
-        table = boto3.resource("dynamodb").Table(environment[variable])
-        with table.batch_writer() as batch:
-            for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
-                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 if __name__ == "__main__":

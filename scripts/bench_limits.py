@@ -12,26 +12,14 @@ requests (untimed). The figures are still moto's speed, not DynamoDB's; the diff
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "lambda_src"), str(REPO)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    GATEWAY_LOG_LEVEL="ERROR",
-)
+from bench_support import empty_table, percentile, prepare
 
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+prepare()
 
 
 def main() -> None:
@@ -77,7 +65,7 @@ def run(calls: int, limit: int) -> None:
     plain, limited, planning = [], [], []
     for index in range(calls):
         if index % 100 == 0:
-            empty(settings.table_usage)
+            empty_table(settings.table_usage)
         user = f"user-{index % 50}"
         started = time.perf_counter()
         usage.begin(call(user, 2 * index), int(time.time()))
@@ -129,15 +117,6 @@ def run(calls: int, limit: int) -> None:
         f"concurrency: {4 * limit} simultaneous requests, limit {limit}: admitted {admitted}, counter {used}"
     )
     print(f"  admitted == limit == counter: {verdict}")
-
-
-def empty(table_name: str) -> None:
-    import boto3
-
-    table = boto3.resource("dynamodb").Table(table_name)
-    with table.batch_writer() as batch:
-        for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
-            batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 if __name__ == "__main__":

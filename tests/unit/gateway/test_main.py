@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from gateway import __version__
 from gateway.errors import ConflictError
 from gateway.main import create_app, handler
+from tests.support.events import LambdaContext, api_gateway_event
 
 
 def test_health_answers_status_and_version(client):
@@ -79,40 +80,8 @@ def test_unexpected_errors_are_500_without_details():
     assert "hunter2" not in response.text
 
 
-def _api_gateway_event(path: str, request_id: str = "req-123") -> dict:
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": "GET",
-        "headers": {"host": "example.execute-api.us-east-1.amazonaws.com"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": request_id,
-            "stage": "local",
-            "path": f"/local{path}",
-            "identity": {"sourceIp": "203.0.113.9", "userAgent": "pytest"},
-            "httpMethod": "GET",
-            "resourcePath": "/{proxy+}",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-class _Context:
-    aws_request_id = "lambda-req"
-    function_name = "gateway"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 def test_lambda_handler_serves_api_gateway_proxy_events(capsys):
-    result = handler(_api_gateway_event("/health", request_id="apigw-req-42"), _Context())
+    result = handler(api_gateway_event("GET", "/health", request_id="apigw-req-42"), LambdaContext())
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"status": "ok", "version": __version__}
     # API Gateway's request id correlates the response and the log line.
