@@ -196,9 +196,8 @@ class ModelService:
             started_at=iso(now),
             conversation_id=conversation_id,
         )
-        items = [transact_item(self._limits.table_name, caller.user_id, move) for move in moves]
         try:
-            self._usage.begin(call, int(time.time()), items)
+            self._usage.begin(call, int(time.time()), self._moves(caller.user_id, moves))
         except CounterRefused as refused:
             raise self._limits.refused(moves[refused.index], None, refused.item, now) from None
         return call, reservation
