@@ -13,21 +13,26 @@ from gateway.providers.api_gateway import ApiGatewayKeys
 from gateway.providers.bedrock import BedrockModels
 from gateway.providers.cognito import CognitoUserPool
 from gateway.providers.cognito_identity import CognitoIdentityPool
+from gateway.providers.knowledge_bases import BedrockKnowledgeBases
 from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.app_secrets import AppSecretRepository
 from gateway.repositories.audit import AuditRepository
+from gateway.repositories.bots import BotRepository
 from gateway.repositories.conversations import ConversationRepository
 from gateway.repositories.limits import LimitRepository
 from gateway.repositories.usage import UsageRepository
 from gateway.services.admin_reports import AdminReports
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import AuditService
+from gateway.services.bots import BotService
 from gateway.services.conversations import ConversationService
 from gateway.services.identity import IdentityService
+from gateway.services.knowledge import KnowledgeCache, KnowledgeLimits
 from gateway.services.limits import LimitService
 from gateway.services.models import ModelService
 from gateway.services.paging import PageTokens
 from gateway.services.pricing import price_table
+from gateway.services.publications import PublicationService
 from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
 
@@ -143,11 +148,46 @@ def _model_service() -> ModelService:
     )
 
 
+def _bot_repository() -> BotRepository:
+    return BotRepository(get_settings().table_bots)
+
+
+def _bot_service() -> BotService:
+    settings = get_settings()
+    return BotService(
+        bot_repository.get(),
+        model_service.get(),
+        user_pool.get(),
+        BedrockKnowledgeBases(),
+        KnowledgeCache(),
+        KnowledgeLimits(
+            max_documents=settings.bot_max_documents,
+            max_document_bytes=settings.bot_max_document_bytes,
+            max_total_bytes=settings.bot_max_knowledge_bytes,
+        ),
+        page_tokens.get(),
+        retrieved_passages=settings.bot_retrieved_passages,
+    )
+
+
+def _publication_service() -> PublicationService:
+    settings = get_settings()
+    return PublicationService(
+        bot_service.get(),
+        bot_repository.get(),
+        ApiGatewayKeys(settings.usage_plan_name),
+        model_service.get(),
+        usage_repository.get(),
+        settings.max_api_keys_per_published_bot,
+    )
+
+
 def _conversation_service() -> ConversationService:
     return ConversationService(
         ConversationRepository(get_settings().table_conversations),
         model_service.get(),
         usage_repository.get(),
+        bot_service.get(),
     )
 
 
@@ -180,6 +220,9 @@ usage_repository = Provider(_usage_repository)
 limit_service = Provider(_limit_service)
 model_service = Provider(_model_service)
 conversation_service = Provider(_conversation_service)
+bot_repository = Provider(_bot_repository)
+bot_service = Provider(_bot_service)
+publication_service = Provider(_publication_service)
 
 
 def reset() -> None:

@@ -4,7 +4,19 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from gateway import __version__, deps
-from gateway.api import admin_reports, admin_users, auth, bedrock, conversations, health, me, openai_compat
+from gateway.api import (
+    admin_bots,
+    admin_reports,
+    admin_users,
+    auth,
+    bedrock,
+    bots,
+    conversations,
+    health,
+    me,
+    openai_compat,
+    publications,
+)
 from gateway.errors import install_error_handlers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
@@ -27,8 +39,11 @@ def create_app() -> FastAPI:
         bedrock.router,
         conversations.router,
         openai_compat.router,
+        bots.router,
+        publications.router,
         admin_users.router,
         admin_reports.router,
+        admin_bots.router,
     ):
         app.include_router(router)
     return app

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     model_catalog_ttl_seconds: float = Field(default=300.0, ge=0)
     usage_retention_days: int = Field(default=400, ge=1)
 
+    # Bots: knowledge documents (a document is one DynamoDB item: under its 400 KB), passages retrieved per
+    # question, and keys per published bot.
+    bot_max_documents: int = Field(default=20, ge=1, le=100)
+    bot_max_document_bytes: int = Field(default=200_000, ge=1, le=300_000)
+    bot_max_knowledge_bytes: int = Field(default=1_000_000, ge=1, le=4_000_000)
+    bot_retrieved_passages: int = Field(default=4, ge=1, le=20)
+    max_api_keys_per_published_bot: int = Field(default=5, ge=1, le=100)
+
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]
 

@@ -19,6 +19,9 @@ GROUPS = {
     "CreatingBotAllowed": (2, "arn:aws:iam::123456789012:role/gateway-creating-bot"),
 }
 TABLES = ("api_keys", "usage", "audit", "conversations", "bots")
+# As terraform/modules/data ranks them: users by cost, bots in the store by rank.
+RANKED_INDEXES = {"usage": "cost_micros", "bots": "store_rank"}
+STAGE = "test"
 USAGE_PLAN_NAME = "gateway-test-default"
 
 
@@ -93,7 +96,7 @@ def build_stack() -> Stack:
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name in TABLES:
-        create_table(dynamodb, f"gateway-test-{name}", "cost_micros" if name == "usage" else None)
+        create_table(dynamodb, f"gateway-test-{name}", RANKED_INDEXES.get(name))
 
     apigw = boto3.client("apigateway", region_name=REGION)
     api_id = apigw.create_rest_api(name="gateway-test")["id"]
@@ -101,6 +104,7 @@ def build_stack() -> Stack:
         name=USAGE_PLAN_NAME,
         throttle={"rateLimit": 1.0, "burstLimit": 2},
         quota={"limit": 25, "period": "DAY"},
+        apiStages=[{"apiId": api_id, "stage": STAGE}],
     )["id"]
     identity_pool_id = boto3.client("cognito-identity", region_name=REGION).create_identity_pool(
         IdentityPoolName="gateway_test",

@@ -9,7 +9,7 @@ from gateway import deps
 from gateway.auth.dependencies import CurrentUser, RequestCaller
 from gateway.repositories.conversations import ConversationItem, MessageItem
 from gateway.services.audit import Audit
-from gateway.services.conversations import ConversationService
+from gateway.services.conversations import ConversationService, Reply
 from gateway.services.pricing import micros_to_usd
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -18,7 +18,8 @@ MAX_MESSAGE_CHARS = 32_000
 
 
 class CreateConversationRequest(BaseModel):
-    model_id: str = Field(min_length=1, max_length=256)
+    # With a bot_id the bot decides the model; otherwise model_id is required.
+    model_id: str | None = Field(default=None, min_length=1, max_length=256)
     title: str | None = Field(default=None, max_length=200)
     bot_id: str | None = Field(default=None, max_length=128)
 
@@ -49,6 +50,8 @@ class MessageResponse(BaseModel):
     content: str
     created_at: str
     model_id: str | None = None
+    # Knowledge documents given to the model with the prompt (bots with knowledge).
+    sources: list[str] | None = None
 
     @classmethod
     def of(cls, item: MessageItem) -> "MessageResponse":
@@ -58,6 +61,7 @@ class MessageResponse(BaseModel):
             content=item.content,
             created_at=item.created_at,
             model_id=item.model_id,
+            sources=item.sources,
         )
 
 
@@ -87,12 +91,25 @@ class SendMessageResponse(BaseModel):
     cost_usd: float
     request_id: str
 
+    @classmethod
+    def of(cls, reply: Reply) -> "SendMessageResponse":
+        return cls(
+            conversation_id=reply.user_message.conversation_id,
+            message=MessageResponse.of(reply.user_message),
+            reply=MessageResponse.of(reply.assistant_message),
+            usage=Usage(
+                input_tokens=reply.outcome.usage.input_tokens, output_tokens=reply.outcome.usage.output_tokens
+            ),
+            cost_usd=micros_to_usd(reply.outcome.cost_micros),
+            request_id=reply.outcome.request_id,
+        )
+
 
 @router.post("", status_code=status.HTTP_201_CREATED, name="conversations.create")
 def create_conversation(
     body: CreateConversationRequest, user: CurrentUser, conversations: Conversations, audit: Audit
 ) -> ConversationResponse:
-    conversation = conversations.create(user.user_id, user.groups, body.model_id, body.title, body.bot_id)
+    conversation = conversations.create(user, body.model_id, body.title, body.bot_id)
     audit.resource = f"conversation/{conversation.conversation_id}"
     return ConversationResponse.of(conversation)
 
@@ -129,17 +146,7 @@ def send_message(
     audit: Audit,
 ) -> SendMessageResponse:
     audit.resource = f"conversation/{conversation_id}"
-    reply = conversations.send(caller, conversation_id, body.content)
-    return SendMessageResponse(
-        conversation_id=conversation_id,
-        message=MessageResponse.of(reply.user_message),
-        reply=MessageResponse.of(reply.assistant_message),
-        usage=Usage(
-            input_tokens=reply.outcome.usage.input_tokens, output_tokens=reply.outcome.usage.output_tokens
-        ),
-        cost_usd=micros_to_usd(reply.outcome.cost_micros),
-        request_id=reply.outcome.request_id,
-    )
+    return SendMessageResponse.of(conversations.send(caller, conversation_id, body.content))
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, name="conversations.delete")

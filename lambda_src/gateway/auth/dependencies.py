@@ -65,17 +65,21 @@ def get_current_user(
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
+def api_key_value(request: Request) -> str | None:
+    """The API key of a key-only route: `x-api-key`, or a bearer token (OpenAI clients send it so)."""
+    value = request.headers.get(API_KEY_HEADER)
+    if not value:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        value = token.strip() if scheme.lower() == "bearer" else None
+    return value or None
+
+
 def get_key_user(
     request: Request,
     api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
     identity: Annotated[IdentityService, Depends(deps.identity_service)],
 ) -> Principal:
-    value = request.headers.get(API_KEY_HEADER)
-    if not value:
-        # OpenAI clients send their one credential as a bearer token.
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        value = token.strip() if scheme.lower() == "bearer" else None
-    record = api_keys.resolve(value)
+    record = api_keys.resolve(api_key_value(request))
     audit_context(request).user_id = record.owner_id
     return Principal(
         user_id=record.owner_id,

@@ -1,13 +1,20 @@
-"""API Gateway API keys in the stage's usage plan, so the gateway's throttle and quota apply."""
+"""API Gateway usage plans and API keys: the gateway applies their throttle and quota before the app runs."""
 
 import contextlib
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from gateway.aws import client
 from gateway.errors import UpstreamError
+
+
+@dataclass(frozen=True)
+class ApiStage:
+    api_id: str
+    stage: str
 
 
 class ApiGatewayKeys:
@@ -37,13 +44,31 @@ class ApiGatewayKeys:
                     raise UpstreamError("The API's usage plan is missing.", code="usage_plan_missing")
             return self._usage_plan_id
 
-    def create(self, name: str, value: str, description: str) -> str:
-        """Create an enabled key with the given value in the usage plan; returns its id."""
-        plan_id = self.usage_plan_id()
+    def default_stage(self) -> ApiStage:
+        """The API stage the default plan covers: bot publications get their own plan on the same stage."""
         try:
-            key_id = self._apigw.create_api_key(
-                name=name, value=value, enabled=True, description=description
-            )["id"]
+            stages = self._apigw.get_usage_plan(usagePlanId=self.usage_plan_id()).get("apiStages") or []
+        except ClientError as exc:
+            raise UpstreamError("Could not read the API's usage plan.", code="usage_plan_error") from exc
+        if not stages:
+            raise UpstreamError("The API's usage plan covers no stage.", code="usage_plan_missing")
+        return ApiStage(api_id=stages[0]["apiId"], stage=stages[0]["stage"])
+
+    def create(
+        self,
+        name: str,
+        value: str,
+        description: str,
+        usage_plan_id: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        """Create an enabled key with the given value in a usage plan (the default one unless named)."""
+        plan_id = usage_plan_id or self.usage_plan_id()
+        request: dict[str, Any] = {"name": name, "value": value, "enabled": True, "description": description}
+        if tags:
+            request["tags"] = tags
+        try:
+            key_id = self._apigw.create_api_key(**request)["id"]
         except ClientError as exc:
             raise UpstreamError("Could not create the API key.", code="api_key_error") from exc
         try:
@@ -52,6 +77,53 @@ class ApiGatewayKeys:
             self.delete(key_id)
             raise UpstreamError("Could not create the API key.", code="api_key_error") from exc
         return str(key_id)
+
+    def create_usage_plan(
+        self,
+        name: str,
+        stage: ApiStage,
+        throttle: dict[str, Any],
+        quota: dict[str, Any],
+        tags: dict[str, str],
+    ) -> str:
+        try:
+            plan = self._apigw.create_usage_plan(
+                name=name,
+                description="Throttle and quota of a published bot",
+                apiStages=[{"apiId": stage.api_id, "stage": stage.stage}],
+                throttle=throttle,
+                quota=quota,
+                tags=tags,
+            )
+        except ClientError as exc:
+            raise UpstreamError("Could not create the usage plan.", code="usage_plan_error") from exc
+        return str(plan["id"])
+
+    def delete_usage_plan(self, usage_plan_id: str, stage: ApiStage) -> None:
+        """Detach the stage (API Gateway refuses to delete a plan that still has one), then delete."""
+        try:
+            self._apigw.update_usage_plan(
+                usagePlanId=usage_plan_id,
+                patchOperations=[
+                    {"op": "remove", "path": "/apiStages", "value": f"{stage.api_id}:{stage.stage}"}
+                ],
+            )
+            self._apigw.delete_usage_plan(usagePlanId=usage_plan_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+                raise UpstreamError("Could not delete the usage plan.", code="usage_plan_error") from exc
+
+    def usage(self, usage_plan_id: str, first_day: str, last_day: str) -> dict[str, Any] | None:
+        """Requests used and left per key and day, as API Gateway counts them; None where it cannot say."""
+        try:
+            response = self._apigw.get_usage(usagePlanId=usage_plan_id, startDate=first_day, endDate=last_day)
+        except ClientError:
+            return None
+        return {
+            "start_date": response.get("startDate"),
+            "end_date": response.get("endDate"),
+            "items": response.get("items") or {},
+        }
 
     def disable(self, key_id: str) -> None:
         try:

@@ -37,6 +37,8 @@ class MessageItem:
     input_tokens: int | None = None
     output_tokens: int | None = None
     request_id: str | None = None
+    # Names of the knowledge documents given to the model with the prompt this message answers.
+    sources: list[str] | None = None
 
 
 def _conversation(item: dict[str, Any]) -> ConversationItem:

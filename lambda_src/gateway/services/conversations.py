@@ -1,12 +1,14 @@
 """Conversations: a chat with a model whose prompts and replies are kept, so admins can see what was asked."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.clock import iso, sortable_id, utcnow
-from gateway.errors import AppError, NotFoundError
+from gateway.errors import AppError, BadRequestError, NotFoundError
+from gateway.repositories.bots import BotItem
 from gateway.repositories.conversations import ConversationItem, ConversationRepository, MessageItem
 from gateway.repositories.usage import UsageRepository
+from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, metering_subject
 from gateway.services.models import Caller, ConverseOutcome, ModelService
 
 DEFAULT_TITLE = "New conversation"
@@ -17,16 +19,12 @@ class ConversationNotFoundError(NotFoundError):
     message = "No such conversation."
 
 
-class BotNotFoundError(NotFoundError):
-    code = "bot_not_found"
-    message = "No such bot."
-
-
 @dataclass(frozen=True)
 class Reply:
     user_message: MessageItem
     assistant_message: MessageItem
     outcome: ConverseOutcome
+    sources: list[str]
 
 
 def converse_history(messages: list[MessageItem]) -> list[dict[str, Any]]:
@@ -44,31 +42,28 @@ def converse_history(messages: list[MessageItem]) -> list[dict[str, Any]]:
 
 class ConversationService:
     def __init__(
-        self, repository: ConversationRepository, models: ModelService, usage: UsageRepository
+        self,
+        repository: ConversationRepository,
+        models: ModelService,
+        usage: UsageRepository,
+        bots: BotService,
     ) -> None:
         self._repository = repository
         self._models = models
         self._usage = usage
+        self._bots = bots
 
     def create(
-        self, user_id: str, groups: tuple[str, ...], model_id: str, title: str | None, bot_id: str | None
+        self, member: Member, model_id: str | None, title: str | None, bot_id: str | None
     ) -> ConversationItem:
+        """A conversation with a model, or with a bot the member may see (its model, then, is the bot's)."""
         if bot_id is not None:
-            raise BotNotFoundError()  # bots arrive with the bot store; none exists yet
-        self._models.check(model_id, groups)
-        now = iso(utcnow())
-        conversation = ConversationItem(
-            conversation_id=sortable_id(),
-            user_id=user_id,
-            title=(title or "").strip() or DEFAULT_TITLE,
-            model_id=model_id,
-            bot_id=None,
-            created_at=now,
-            updated_at=now,
-        )
-        self._repository.add(conversation)
-        self._usage.count_conversation(user_id, now[:13], conversation.conversation_id)
-        return conversation
+            bot = self._bots.visible(member, bot_id)
+            model_id, title = bot.model_id, title or bot.title
+        if not model_id:
+            raise BadRequestError("Name a model_id or a bot_id.", code="missing_parameter")
+        self._models.check(model_id, member.groups)
+        return self._start(member.user_id, model_id, title, bot_id)
 
     def list_for_user(
         self, user_id: str, limit: int, start_after: str | None
@@ -85,6 +80,45 @@ class ConversationService:
 
     def send(self, caller: Caller, conversation_id: str, content: str) -> Reply:
         conversation = self._owned(caller.user_id, conversation_id)
+        # Re-checked on every turn: a bot unshared or hidden since the conversation began is no longer usable.
+        bot = self._bots.visible(caller, conversation.bot_id) if conversation.bot_id else None
+        return self._reply(caller, conversation, content, bot)
+
+    def send_published(
+        self, bot: BotItem, key_id: str, request_id: str, content: str, conversation_id: str | None
+    ) -> Reply:
+        """A turn through a published bot's API: the bot's rights, metered to the bot."""
+        caller = Caller(
+            user_id=metering_subject(bot.bot_id),
+            groups=PUBLISHED_GROUPS,
+            key_id=key_id,
+            request_id=request_id,
+        )
+        if conversation_id:
+            conversation = self._owned(caller.user_id, conversation_id)
+        else:
+            conversation = self._start(caller.user_id, bot.model_id, bot.title, bot.bot_id)
+        return self._reply(caller, conversation, content, bot)
+
+    def _start(self, user_id: str, model_id: str, title: str | None, bot_id: str | None) -> ConversationItem:
+        now = iso(utcnow())
+        conversation = ConversationItem(
+            conversation_id=sortable_id(),
+            user_id=user_id,
+            title=(title or "").strip() or DEFAULT_TITLE,
+            model_id=model_id,
+            bot_id=bot_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self._repository.add(conversation)
+        self._usage.count_conversation(user_id, now[:13], conversation.conversation_id)
+        return conversation
+
+    def _reply(
+        self, caller: Caller, conversation: ConversationItem, content: str, bot: BotItem | None
+    ) -> Reply:
+        conversation_id = conversation.conversation_id
         history = self._repository.messages(conversation_id)
         # The prompt is kept even when the model then fails: it is what the user asked.
         prompt = MessageItem(
@@ -97,10 +131,19 @@ class ConversationService:
         )
         self._repository.add_message(prompt)
         try:
+            if bot is None:
+                model_id, turn, system, config, sources = conversation.model_id, prompt, None, None, []
+            else:
+                # The bot decides: its current model, instruction and parameters, and knowledge for this turn.
+                bot_prompt = self._bots.prompt(bot, content)
+                model_id, system, config = bot.model_id, bot_prompt.system, bot_prompt.inference_config
+                turn, sources = replace(prompt, content=bot_prompt.user_text), bot_prompt.sources
             outcome = self._models.converse(
                 caller,
-                conversation.model_id,
-                converse_history([*history, prompt]),
+                model_id,
+                converse_history([*history, turn]),
+                system=system,
+                inference_config=config,
                 conversation_id=conversation_id,
             )
         except AppError:
@@ -116,10 +159,13 @@ class ConversationService:
             input_tokens=outcome.usage.input_tokens,
             output_tokens=outcome.usage.output_tokens,
             request_id=caller.request_id,
+            sources=sources or None,
         )
         self._repository.add_message(answer)
         self._repository.touch(caller.user_id, conversation_id, answer.created_at)
-        return Reply(user_message=prompt, assistant_message=answer, outcome=outcome)
+        if bot is not None:
+            self._bots.record_use(bot.bot_id)
+        return Reply(user_message=prompt, assistant_message=answer, outcome=outcome, sources=sources)
 
     def _owned(self, user_id: str, conversation_id: str) -> ConversationItem:
         conversation = self._repository.get(user_id, conversation_id)

@@ -26,7 +26,7 @@ variable "tables" {
     usage         = { ttl_enabled = true, ranked_index = "cost_micros" }
     audit         = { ttl_enabled = true }
     conversations = {}
-    bots          = {}
+    bots          = { ranked_index = "store_rank" }
   }
 
   validation {

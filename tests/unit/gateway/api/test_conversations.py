@@ -96,11 +96,12 @@ def test_others_cannot_see_and_deleted_is_gone_for_the_owner(api, bedrock):
 def test_bad_input_is_refused(api, bedrock):
     headers, _, _ = signed_up(api)
     bedrock.catalog()
-    assert api.post("/conversations", headers=headers, json={}).status_code == 422
+    neither = api.post("/conversations", headers=headers, json={})
+    assert (neither.status_code, neither.json()["error"]["code"]) == (400, "missing_parameter")
     unknown = api.post("/conversations", headers=headers, json={"model_id": "anthropic.nope"})
     assert unknown.json()["error"]["code"] == "model_not_found"
     bot = api.post("/conversations", headers=headers, json={"model_id": HAIKU, "bot_id": "b1"})
-    assert bot.status_code == 404
+    assert (bot.status_code, bot.json()["error"]["code"]) == (404, "bot_not_found")
     cid = _start(api, bedrock, headers)["conversation_id"]
     empty = api.post(f"/conversations/{cid}/messages", headers=headers, json={"content": ""})
     assert empty.status_code == 422

@@ -1,0 +1,464 @@
+"""Bots, their knowledge, shares, publication and publication keys in DynamoDB.
+
+Items (table `bots`):
+  BOT#<bot id> / BOT                    the bot; gsi1 = OWNER#<owner> (listing mine); gsi2 = STORE ranked by
+                                        `store_rank` while it is shared with everyone and visible (sparse)
+  BOT#<bot id> / DOC#<version>#<nnn>    one knowledge document; the bot names its current version, so a reader
+                                        never sees half of an update; older versions are deleted after it
+  SHARE#USER#<user id> / BOT#<bot id>   partial shares, to list "shared with me" without reading every bot
+  SHARE#GROUP#<group> / BOT#<bot id>    (the bot's own lists stay the authority: shares are re-checked)
+  BOT#<bot id> / PUBLICATION            its usage plan, throttle and quota
+  BOT#<bot id> / KEY#<key id>           a publication key (hash only); BOTKEY#<sha256> / HASH: by value
+"""
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from gateway.aws import client, query_all, table
+from gateway.errors import ConflictError
+
+STORE_PARTITION = "STORE"
+# Essential bots rank above any use count.
+ESSENTIAL_RANK = 10**15
+BATCH_GET_LIMIT = 100
+_SERIALIZER = TypeSerializer()
+
+
+class BotChangedError(ConflictError):
+    code = "bot_changed"
+    message = "The bot changed while this request ran: read it again and retry."
+
+
+@dataclass(frozen=True)
+class SharedUser:
+    user_id: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    name: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class BotItem:
+    bot_id: str
+    owner_id: str
+    title: str
+    description: str
+    instruction: str
+    model_id: str
+    inference_parameters: dict[str, Any]
+    shared_scope: str
+    allowed_users: tuple[SharedUser, ...]
+    allowed_groups: tuple[str, ...]
+    documents: tuple[DocumentSummary, ...]
+    knowledge_version: str
+    knowledge_base_id: str | None
+    visibility: str
+    essential: bool
+    use_count: int
+    created_at: str
+    updated_at: str
+    published: bool = False
+
+    @property
+    def in_store(self) -> bool:
+        return self.shared_scope == "all" and self.visibility == "visible"
+
+    @property
+    def store_rank(self) -> int:
+        return (ESSENTIAL_RANK if self.essential else 0) + self.use_count
+
+
+@dataclass(frozen=True)
+class PublicationItem:
+    bot_id: str
+    usage_plan_id: str
+    api_id: str
+    stage: str
+    throttle: dict[str, Any]
+    quota: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class BotKeyItem:
+    bot_id: str
+    key_id: str
+    key_hash: str
+    state: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+
+def _bot_key(bot_id: str) -> dict[str, str]:
+    return {"pk": f"BOT#{bot_id}", "sk": "BOT"}
+
+
+def _to_item(bot: BotItem) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **_bot_key(bot.bot_id),
+        "gsi1pk": f"OWNER#{bot.owner_id}",
+        "gsi1sk": f"BOT#{bot.bot_id}",
+        "bot_id": bot.bot_id,
+        "owner_id": bot.owner_id,
+        "title": bot.title,
+        "description": bot.description,
+        "search_text": f"{bot.title}\n{bot.description}".lower(),
+        "instruction": bot.instruction,
+        "model_id": bot.model_id,
+        # JSON text: DynamoDB numbers would need Decimals for floats such as temperature.
+        "inference_parameters": json.dumps(bot.inference_parameters, sort_keys=True),
+        "shared_scope": bot.shared_scope,
+        "allowed_users": [{"user_id": u.user_id, "email": u.email} for u in bot.allowed_users],
+        "allowed_groups": list(bot.allowed_groups),
+        "documents": [{"name": d.name, "size_bytes": d.size_bytes} for d in bot.documents],
+        "knowledge_version": bot.knowledge_version,
+        "visibility": bot.visibility,
+        "essential": bot.essential,
+        "use_count": bot.use_count,
+        "store_rank": bot.store_rank,
+        "created_at": bot.created_at,
+        "updated_at": bot.updated_at,
+        "published": bot.published,
+    }
+    if bot.knowledge_base_id:
+        item["knowledge_base_id"] = bot.knowledge_base_id
+    if bot.in_store:
+        item["gsi2pk"] = STORE_PARTITION
+    return item
+
+
+def _bot(item: dict[str, Any]) -> BotItem:
+    return BotItem(
+        bot_id=item["bot_id"],
+        owner_id=item["owner_id"],
+        title=item["title"],
+        description=item.get("description", ""),
+        instruction=item.get("instruction", ""),
+        model_id=item["model_id"],
+        inference_parameters=json.loads(item.get("inference_parameters") or "{}"),
+        shared_scope=item["shared_scope"],
+        allowed_users=tuple(
+            SharedUser(user_id=u["user_id"], email=u.get("email")) for u in item.get("allowed_users", [])
+        ),
+        allowed_groups=tuple(item.get("allowed_groups", [])),
+        documents=tuple(
+            DocumentSummary(name=d["name"], size_bytes=int(d["size_bytes"]))
+            for d in item.get("documents", [])
+        ),
+        knowledge_version=item.get("knowledge_version", ""),
+        knowledge_base_id=item.get("knowledge_base_id"),
+        visibility=item.get("visibility", "visible"),
+        essential=bool(item.get("essential", False)),
+        use_count=int(item.get("use_count", 0)),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        published=bool(item.get("published", False)),
+    )
+
+
+def _share_keys(bot: BotItem) -> set[tuple[str, str]]:
+    if bot.shared_scope != "partial":
+        return set()
+    keys = {(f"SHARE#USER#{user.user_id}", f"BOT#{bot.bot_id}") for user in bot.allowed_users}
+    keys |= {(f"SHARE#GROUP#{group}", f"BOT#{bot.bot_id}") for group in bot.allowed_groups}
+    return keys
+
+
+class BotRepository:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return table(self._table_name)
+
+    # -- bots ---------------------------------------------------------------------------------------------
+
+    def save(
+        self,
+        bot: BotItem,
+        documents: list[tuple[str, str]] | None,
+        previous: BotItem | None = None,
+    ) -> None:
+        """Create or replace a bot. New documents (name, text) are written under the bot's new knowledge
+        version before the bot points at it; the previous version's documents and stale shares go after."""
+        if documents is not None:
+            with self._table.batch_writer() as batch:
+                for number, (name, text) in enumerate(documents):
+                    batch.put_item(
+                        Item={
+                            "pk": f"BOT#{bot.bot_id}",
+                            "sk": f"DOC#{bot.knowledge_version}#{number:03d}",
+                            "name": name,
+                            "text": text,
+                        }
+                    )
+        condition: dict[str, Any]
+        if previous is None:
+            condition = {"ConditionExpression": Attr("pk").not_exists()}
+        else:
+            # Optimistic: refuse to overwrite a change made since `previous` was read.
+            condition = {"ConditionExpression": Attr("updated_at").eq(previous.updated_at)}
+        try:
+            self._table.put_item(Item=_to_item(bot), **condition)
+        except ClientError as exc:
+            if documents is not None:  # nothing points at them: do not leave them behind
+                self._delete_documents(bot.bot_id, bot.knowledge_version)
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise BotChangedError() from exc
+            raise
+        old_shares = _share_keys(previous) if previous else set()
+        new_shares = _share_keys(bot)
+        with self._table.batch_writer() as batch:
+            for pk, sk in new_shares - old_shares:
+                batch.put_item(Item={"pk": pk, "sk": sk, "bot_id": bot.bot_id})
+            for pk, sk in old_shares - new_shares:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+        if (
+            previous is not None
+            and documents is not None
+            and previous.knowledge_version != bot.knowledge_version
+        ):
+            self._delete_documents(bot.bot_id, previous.knowledge_version)
+
+    def get(self, bot_id: str) -> BotItem | None:
+        item = self._table.get_item(Key=_bot_key(bot_id), ConsistentRead=True).get("Item")
+        return _bot(item) if item else None
+
+    def get_many(self, bot_ids: list[str]) -> list[BotItem]:
+        found: list[BotItem] = []
+        unique = list(dict.fromkeys(bot_ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request = {
+                self._table_name: {"Keys": [_bot_key(b) for b in unique[start : start + BATCH_GET_LIMIT]]}
+            }
+            while request:
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                found.extend(_bot(item) for item in response.get("Responses", {}).get(self._table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def delete(self, bot: BotItem) -> None:
+        self._table.delete_item(Key=_bot_key(bot.bot_id))
+        with self._table.batch_writer() as batch:
+            for pk, sk in _share_keys(bot):
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+        self._delete_documents(bot.bot_id, bot.knowledge_version)
+
+    def documents(self, bot_id: str, knowledge_version: str) -> list[tuple[str, str]]:
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
+            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
+        )
+        return [(item["name"], item["text"]) for item in items]
+
+    def _delete_documents(self, bot_id: str, knowledge_version: str) -> None:
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
+            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
+            ProjectionExpression="pk, sk",
+        )
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def list_for_owner(self, owner_id: str) -> list[BotItem]:
+        items = query_all(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression=Key("gsi1pk").eq(f"OWNER#{owner_id}") & Key("gsi1sk").begins_with("BOT#"),
+            ScanIndexForward=False,
+        )
+        return [_bot(item) for item in items]
+
+    def shared_ids(self, user_id: str, groups: tuple[str, ...]) -> list[str]:
+        partitions = [f"SHARE#USER#{user_id}", *(f"SHARE#GROUP#{group}" for group in groups)]
+        ids: list[str] = []
+        for partition in partitions:
+            items = query_all(self._table, KeyConditionExpression=Key("pk").eq(partition))
+            ids.extend(item["bot_id"] for item in items)
+        return list(dict.fromkeys(ids))
+
+    def store_page(
+        self, query: str | None, limit: int, start_after: dict[str, Any] | None
+    ) -> tuple[list[BotItem], dict[str, Any] | None]:
+        """Bots in the store, highest rank first; `query` matches title or description (case-insensitive)."""
+        request: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": Key("gsi2pk").eq(STORE_PARTITION),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if query:
+            request["FilterExpression"] = Attr("search_text").contains(query.lower())
+        if start_after:
+            request["ExclusiveStartKey"] = start_after
+        found: list[BotItem] = []
+        while True:
+            page = self._table.query(**request)
+            found.extend(_bot(item) for item in page.get("Items", []))
+            more = "LastEvaluatedKey" in page
+            if len(found) >= limit or not more:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        more = more or len(found) > limit
+        found = found[:limit]
+        # Resume after the last bot returned (a filtered page may have read past it).
+        return found, (self._store_position(found[-1]) if more and found else None)
+
+    @staticmethod
+    def _store_position(bot: BotItem) -> dict[str, Any]:
+        return {**_bot_key(bot.bot_id), "gsi2pk": STORE_PARTITION, "store_rank": bot.store_rank}
+
+    def record_use(self, bot_id: str) -> None:
+        """One more use: ranks the bot in the store (both counters move together)."""
+        try:
+            self._table.update_item(
+                Key=_bot_key(bot_id),
+                UpdateExpression="ADD use_count :one, store_rank :one",
+                ConditionExpression=Attr("pk").exists(),
+                ExpressionAttributeValues={":one": 1},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def set_published(self, bot_id: str, published: bool) -> None:
+        self._table.update_item(
+            Key=_bot_key(bot_id),
+            UpdateExpression="SET published = :published",
+            ConditionExpression=Attr("pk").exists(),
+            ExpressionAttributeValues={":published": published},
+        )
+
+    # -- publication ---------------------------------------------------------------------------------------
+
+    def add_publication(self, publication: PublicationItem) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"BOT#{publication.bot_id}",
+                "sk": "PUBLICATION",
+                "bot_id": publication.bot_id,
+                "usage_plan_id": publication.usage_plan_id,
+                "api_id": publication.api_id,
+                "stage": publication.stage,
+                "throttle": json.dumps(publication.throttle, sort_keys=True),
+                "quota": json.dumps(publication.quota, sort_keys=True),
+                "created_at": publication.created_at,
+            },
+            ConditionExpression=Attr("pk").not_exists(),
+        )
+
+    def publication(self, bot_id: str) -> PublicationItem | None:
+        item = self._table.get_item(
+            Key={"pk": f"BOT#{bot_id}", "sk": "PUBLICATION"}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return PublicationItem(
+            bot_id=item["bot_id"],
+            usage_plan_id=item["usage_plan_id"],
+            api_id=item["api_id"],
+            stage=item["stage"],
+            throttle=json.loads(item["throttle"]),
+            quota=json.loads(item["quota"]),
+            created_at=item["created_at"],
+        )
+
+    def delete_publication(self, bot_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"BOT#{bot_id}", "sk": "PUBLICATION"})
+
+    # -- publication keys ------------------------------------------------------------------------------------
+
+    def add_key(self, key: BotKeyItem) -> None:
+        common = {
+            "bot_id": key.bot_id,
+            "key_id": key.key_id,
+            "key_hash": key.key_hash,
+            "state": key.state,
+            "created_at": key.created_at,
+        }
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table_name,
+                        "Item": {k: _SERIALIZER.serialize(v) for k, v in {**keys, **common}.items()},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for keys in (
+                    {"pk": f"BOT#{key.bot_id}", "sk": f"KEY#{key.key_id}"},
+                    {"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH"},
+                )
+            ]
+        )
+
+    def keys(self, bot_id: str) -> list[BotKeyItem]:
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}") & Key("sk").begins_with("KEY#"),
+        )
+        return sorted((_key(item) for item in items), key=lambda k: k.created_at)
+
+    def key(self, bot_id: str, key_id: str) -> BotKeyItem | None:
+        item = self._table.get_item(
+            Key={"pk": f"BOT#{bot_id}", "sk": f"KEY#{key_id}"}, ConsistentRead=True
+        ).get("Item")
+        return _key(item) if item else None
+
+    def find_key(self, key_hash: str) -> BotKeyItem | None:
+        item = self._table.get_item(Key={"pk": f"BOTKEY#{key_hash}", "sk": "HASH"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return _key(item) if item else None
+
+    def revoke_key(self, key: BotKeyItem, revoked_at: str) -> BotKeyItem:
+        values = {":revoked": _SERIALIZER.serialize("revoked"), ":at": _SERIALIZER.serialize(revoked_at)}
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                        "UpdateExpression": "SET #state = :revoked, revoked_at = :at",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+                for pk, sk in ((f"BOT#{key.bot_id}", f"KEY#{key.key_id}"), (f"BOTKEY#{key.key_hash}", "HASH"))
+            ]
+        )
+        return replace(key, state="revoked", revoked_at=revoked_at)
+
+    def delete_keys(self, bot_id: str) -> None:
+        with self._table.batch_writer() as batch:
+            for key in self.keys(bot_id):
+                batch.delete_item(Key={"pk": f"BOT#{bot_id}", "sk": f"KEY#{key.key_id}"})
+                batch.delete_item(Key={"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH"})
+
+
+def _key(item: dict[str, Any]) -> BotKeyItem:
+    return BotKeyItem(
+        bot_id=item["bot_id"],
+        key_id=item["key_id"],
+        key_hash=item["key_hash"],
+        state=item["state"],
+        created_at=item["created_at"],
+        revoked_at=item.get("revoked_at"),
+    )

@@ -1,0 +1,324 @@
+"""Bots: a model with an instruction, inference parameters and knowledge, shared with colleagues.
+
+Who sees a bot: its owner and admins always; others only while it is visible (admins may hide it) and shared
+with everyone, or partially with them (by user or one of their groups). Only the owner changes or deletes it.
+"""
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+from gateway.auth.groups import effective_groups
+from gateway.clock import iso, sortable_id, utcnow
+from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from gateway.providers.cognito import CognitoUserPool, GroupNotFoundError, UserNotFoundError
+from gateway.providers.knowledge_bases import BedrockKnowledgeBases
+from gateway.repositories.bots import BotItem, BotRepository, DocumentSummary, SharedUser
+from gateway.services.knowledge import Document, KnowledgeCache, KnowledgeLimits, augment, validate_documents
+from gateway.services.models import ModelService
+from gateway.services.paging import PageTokens
+from gateway.settings import GROUP_ADMIN
+
+SharedScope = Literal["private", "partial", "all"]
+Visibility = Literal["visible", "hidden"]
+_INFERENCE_CONFIG_NAMES = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop_sequences": "stopSequences",
+}
+
+
+# A published bot runs with the policy of a user in no group (never its owner's, who may be an admin), and
+# its calls are metered to a subject of its own.
+PUBLISHED_GROUPS: tuple[str, ...] = ()
+
+
+def metering_subject(bot_id: str) -> str:
+    return f"bot:{bot_id}"
+
+
+class BotNotFoundError(NotFoundError):
+    code = "bot_not_found"
+    message = "No such bot."
+
+
+class NotBotOwnerError(ForbiddenError):
+    code = "not_bot_owner"
+    message = "Only the bot's owner may do this."
+
+
+class Member(Protocol):
+    """Whoever asks: a signed-in principal or a metered caller (both carry these)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class BotDraft:
+    """A whole bot as its owner describes it (create), or the fields to change (update: None = keep)."""
+
+    title: str | None = None
+    description: str | None = None
+    instruction: str | None = None
+    model_id: str | None = None
+    inference_parameters: dict[str, Any] | None = None
+    documents: list[Document] | None = None
+    knowledge_base_id: str | None = None
+    shared_scope: SharedScope | None = None
+    allowed_users: list[str] | None = None
+    allowed_groups: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class BotPrompt:
+    """What a chat turn with a bot sends to the model."""
+
+    system: list[dict[str, str]] | None
+    user_text: str
+    inference_config: dict[str, Any] | None
+    sources: list[str]
+
+
+def can_view(bot: BotItem, member: Member) -> bool:
+    groups = effective_groups(member.groups)
+    if bot.owner_id == member.user_id or GROUP_ADMIN in groups:
+        return True
+    if bot.visibility != "visible":
+        return False
+    if bot.shared_scope == "all":
+        return True
+    if bot.shared_scope == "partial":
+        return any(u.user_id == member.user_id for u in bot.allowed_users) or bool(
+            set(bot.allowed_groups) & set(groups)
+        )
+    return False
+
+
+class BotService:
+    def __init__(
+        self,
+        repository: BotRepository,
+        models: ModelService,
+        user_pool: CognitoUserPool,
+        knowledge_bases: BedrockKnowledgeBases,
+        knowledge_cache: KnowledgeCache,
+        knowledge_limits: KnowledgeLimits,
+        page_tokens: PageTokens,
+        retrieved_passages: int,
+    ) -> None:
+        self._repository = repository
+        self._models = models
+        self._user_pool = user_pool
+        self._knowledge_bases = knowledge_bases
+        self._cache = knowledge_cache
+        self._knowledge_limits = knowledge_limits
+        self._page_tokens = page_tokens
+        self._retrieved_passages = retrieved_passages
+
+    # -- owner's operations ------------------------------------------------------------------------------
+
+    def create(self, owner: Member, draft: BotDraft) -> BotItem:
+        if draft.title is None or draft.model_id is None:
+            raise BadRequestError("A bot needs a title and a model_id.", code="missing_parameter")
+        self._models.check(draft.model_id, owner.groups)
+        documents = draft.documents or []
+        self._check_knowledge(documents, draft.knowledge_base_id)
+        scope = draft.shared_scope or "private"
+        now = iso(utcnow())
+        bot = BotItem(
+            bot_id=sortable_id(),
+            owner_id=owner.user_id,
+            title=draft.title,
+            description=draft.description or "",
+            instruction=draft.instruction or "",
+            model_id=draft.model_id,
+            inference_parameters=draft.inference_parameters or {},
+            shared_scope=scope,
+            allowed_users=self._resolve_users(draft.allowed_users or [], owner.user_id),
+            allowed_groups=self._check_groups(draft.allowed_groups or []),
+            documents=_summaries(documents),
+            knowledge_version=sortable_id(),
+            knowledge_base_id=draft.knowledge_base_id,
+            visibility="visible",
+            essential=False,
+            use_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self._repository.save(bot, [(d.name, d.text) for d in documents])
+        return bot
+
+    def update(self, owner: Member, bot_id: str, draft: BotDraft, fields: set[str]) -> BotItem:
+        """Change the fields named in `fields` (a field named there with None clears it where it may)."""
+        current = self.owned(owner, bot_id)
+        changes: dict[str, Any] = {"updated_at": iso(utcnow())}
+        for name in ("title", "description", "instruction", "inference_parameters", "shared_scope"):
+            if name in fields:
+                value = getattr(draft, name)
+                if value is None and name in ("title", "shared_scope"):
+                    raise BadRequestError(f"{name} cannot be removed.", code="invalid_parameter")
+                changes[name] = value if value is not None else ({} if name == "inference_parameters" else "")
+        if "model_id" in fields:
+            if not draft.model_id:
+                raise BadRequestError("model_id cannot be removed.", code="invalid_parameter")
+            self._models.check(draft.model_id, owner.groups)
+            changes["model_id"] = draft.model_id
+        if "allowed_users" in fields:
+            changes["allowed_users"] = self._resolve_users(draft.allowed_users or [], owner.user_id)
+        if "allowed_groups" in fields:
+            changes["allowed_groups"] = self._check_groups(draft.allowed_groups or [])
+        documents = draft.documents if "documents" in fields else None
+        if documents is not None:
+            changes["documents"] = _summaries(documents)
+            changes["knowledge_version"] = sortable_id()
+        if "knowledge_base_id" in fields:
+            changes["knowledge_base_id"] = draft.knowledge_base_id
+        has_documents = bool(documents) if documents is not None else bool(current.documents)
+        base_id = changes.get("knowledge_base_id", current.knowledge_base_id)
+        if has_documents and base_id:
+            raise BadRequestError(
+                "A bot uses its documents or a knowledge base, not both.", code="knowledge_conflict"
+            )
+        if documents is not None:
+            validate_documents(documents, self._knowledge_limits)
+        updated = replace(current, **changes)
+        self._save_over(
+            updated, current, [(d.name, d.text) for d in documents] if documents is not None else None
+        )
+        return updated
+
+    def delete(self, owner: Member, bot_id: str) -> BotItem:
+        bot = self.owned(owner, bot_id)
+        if bot.published:
+            raise ConflictError("The bot is published: delete its publication first.", code="bot_published")
+        self._repository.delete(bot)
+        return bot
+
+    def owned(self, member: Member, bot_id: str) -> BotItem:
+        """The bot, if the member owns it: 404 when they may not even see it, else 403."""
+        bot = self.visible(member, bot_id)
+        if bot.owner_id != member.user_id:
+            raise NotBotOwnerError()
+        return bot
+
+    # -- everyone's ---------------------------------------------------------------------------------------
+
+    def visible(self, member: Member, bot_id: str) -> BotItem:
+        bot = self._repository.get(bot_id)
+        if bot is None or not can_view(bot, member):
+            raise BotNotFoundError()
+        return bot
+
+    def list_for(self, member: Member) -> tuple[list[BotItem], list[BotItem]]:
+        """The member's own bots and those shared with them by user or group (newest first)."""
+        mine = self._repository.list_for_owner(member.user_id)
+        shared_ids = self._repository.shared_ids(member.user_id, tuple(effective_groups(member.groups)))
+        shared = [
+            bot
+            for bot in self._repository.get_many(shared_ids)
+            if bot.owner_id != member.user_id and can_view(bot, member)
+        ]
+        return mine, sorted(shared, key=lambda bot: bot.bot_id, reverse=True)
+
+    def store(
+        self, query: str | None, limit: int, next_token: str | None
+    ) -> tuple[list[BotItem], str | None]:
+        scope = f"bots.store:{(query or '').lower()}"
+        position = self._page_tokens.decode(next_token, scope)
+        start = json.loads(position) if position else None
+        bots, last = self._repository.store_page(query, limit, start)
+        return bots, self._page_tokens.encode(json.dumps(last) if last else None, scope)
+
+    def govern(self, bot_id: str, visibility: Visibility | None, essential: bool | None) -> BotItem:
+        """Admins: hide a bot from everyone but its owner, or mark it essential (first in the store)."""
+        current = self._repository.get(bot_id)
+        if current is None:
+            raise BotNotFoundError()
+        updated = replace(
+            current,
+            visibility=visibility or current.visibility,
+            essential=current.essential if essential is None else essential,
+            updated_at=iso(utcnow()),
+        )
+        self._save_over(updated, current, None)
+        return updated
+
+    # -- chatting ------------------------------------------------------------------------------------------
+
+    def prompt(self, bot: BotItem, question: str) -> BotPrompt:
+        """The bot's instruction and parameters, and the question with the most relevant knowledge."""
+        if bot.knowledge_base_id:
+            passages = self._knowledge_bases.retrieve(
+                bot.knowledge_base_id, question, self._retrieved_passages
+            )
+        elif bot.documents:
+            index = self._cache.index_for(
+                (bot.bot_id, bot.knowledge_version),
+                lambda: [
+                    Document(name=name, text=text)
+                    for name, text in self._repository.documents(bot.bot_id, bot.knowledge_version)
+                ],
+            )
+            passages = index.search(question, self._retrieved_passages)
+        else:
+            passages = []
+        config = {
+            _INFERENCE_CONFIG_NAMES[name]: value
+            for name, value in bot.inference_parameters.items()
+            if name in _INFERENCE_CONFIG_NAMES and value is not None
+        }
+        return BotPrompt(
+            system=[{"text": bot.instruction}] if bot.instruction.strip() else None,
+            user_text=augment(question, passages),
+            inference_config=config or None,
+            sources=list(dict.fromkeys(passage.source for passage in passages)),
+        )
+
+    def record_use(self, bot_id: str) -> None:
+        self._repository.record_use(bot_id)
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _save_over(self, updated: BotItem, current: BotItem, documents: list[tuple[str, str]] | None) -> None:
+        self._repository.save(updated, documents, previous=current)
+
+    def _check_knowledge(self, documents: list[Document], knowledge_base_id: str | None) -> None:
+        if documents and knowledge_base_id:
+            raise BadRequestError(
+                "A bot uses its documents or a knowledge base, not both.", code="knowledge_conflict"
+            )
+        validate_documents(documents, self._knowledge_limits)
+
+    def _resolve_users(self, users: list[str], owner_id: str) -> tuple[SharedUser, ...]:
+        """Emails or user ids, as the owner knows their colleagues, kept as user ids (and emails to show)."""
+        resolved: dict[str, SharedUser] = {}
+        for value in users:
+            try:
+                # Emails are stored lower-cased at sign-up.
+                profile = self._user_pool.get_user(value.strip().lower() if "@" in value else value.strip())
+            except UserNotFoundError:
+                raise BadRequestError(
+                    f"No user {value!r} to share the bot with.", code="unknown_user"
+                ) from None
+            if profile.user_id != owner_id:
+                resolved[profile.user_id] = SharedUser(user_id=profile.user_id, email=profile.email)
+        return tuple(resolved.values())
+
+    def _check_groups(self, groups: list[str]) -> tuple[str, ...]:
+        for group in groups:
+            try:
+                self._user_pool.require_group(group)
+            except GroupNotFoundError:
+                raise BadRequestError(
+                    f"No group {group!r} to share the bot with.", code="unknown_group"
+                ) from None
+        return tuple(dict.fromkeys(groups))
+
+
+def _summaries(documents: list[Document]) -> tuple[DocumentSummary, ...]:
+    return tuple(DocumentSummary(name=d.name, size_bytes=len(d.text.encode())) for d in documents)

@@ -1,0 +1,197 @@
+"""Published bots: a bot as its own API, with its own API Gateway usage plan (throttle, quota) and keys.
+
+A published call runs with the bot's rights only: the policy of a user in no group (never its owner's, who may
+be an admin), metered to the subject `bot:<bot id>`, which its owner and admins can read.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from gateway.auth.groups import effective_groups
+from gateway.clock import iso, utcnow
+from gateway.errors import BadRequestError, ConflictError, NotFoundError
+from gateway.providers.api_gateway import ApiGatewayKeys, ApiStage
+from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
+from gateway.repositories.usage import ROLLUP_COUNTERS, UsageRepository
+from gateway.services.api_keys import KEY_VALUE_BYTES, InvalidApiKeyError, hash_key
+from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, NotBotOwnerError, metering_subject
+from gateway.services.models import ModelService
+from gateway.settings import GROUP_ADMIN
+
+# Tags on the plans and keys this service creates: the function's IAM policy lets it manage only those.
+API_TAG = "gateway-api"
+BOT_TAG = "gateway-bot"
+
+
+class NotPublishedError(NotFoundError):
+    code = "bot_not_published"
+    message = "The bot is not published."
+
+
+@dataclass(frozen=True)
+class PublicationView:
+    publication: PublicationItem
+    keys: list[BotKeyItem]
+    metered: dict[str, dict[str, Any]]
+    gateway_usage: dict[str, Any] | None
+
+
+class PublicationService:
+    def __init__(
+        self,
+        bots: BotService,
+        repository: BotRepository,
+        gateway: ApiGatewayKeys,
+        models: ModelService,
+        usage: UsageRepository,
+        max_active_keys: int,
+    ) -> None:
+        self._bots = bots
+        self._repository = repository
+        self._gateway = gateway
+        self._models = models
+        self._usage = usage
+        self._max_active_keys = max_active_keys
+
+    def publish(
+        self, owner: Member, bot_id: str, throttle: dict[str, Any], quota: dict[str, Any]
+    ) -> tuple[PublicationItem, BotKeyItem, str]:
+        bot = self._bots.owned(owner, bot_id)
+        if bot.published or self._repository.publication(bot_id):
+            raise ConflictError("The bot is already published.", code="already_published")
+        # Refused now rather than on every call: the bot's rights are those of a user in no group.
+        self._models.check(bot.model_id, PUBLISHED_GROUPS)
+        stage = self._gateway.default_stage()
+        plan_id = self._gateway.create_usage_plan(
+            name=f"bot-{bot_id}",
+            stage=stage,
+            throttle=throttle,
+            quota=quota,
+            tags={API_TAG: stage.api_id, BOT_TAG: bot_id},
+        )
+        publication = PublicationItem(
+            bot_id=bot_id,
+            usage_plan_id=plan_id,
+            api_id=stage.api_id,
+            stage=stage.stage,
+            throttle=throttle,
+            quota=quota,
+            created_at=iso(utcnow()),
+        )
+        try:
+            self._repository.add_publication(publication)
+            self._repository.set_published(bot_id, True)
+        except Exception:
+            self._gateway.delete_usage_plan(plan_id, stage)  # no plan without its record
+            raise
+        key, value = self._new_key(publication)
+        return publication, key, value
+
+    def view(self, member: Member, bot_id: str) -> PublicationView:
+        """The owner's (or an admin's) view: settings, keys and usage."""
+        bot = self._bots.visible(member, bot_id)
+        if bot.owner_id != member.user_id and GROUP_ADMIN not in effective_groups(member.groups):
+            raise NotBotOwnerError()
+        publication = self._publication(bot_id)
+        now = utcnow()
+        day, month = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m")
+        subject = metering_subject(bot_id)
+        metered = {
+            name: _totals(self._usage.total(subject, period))
+            for name, period in (("today", f"DAY#{day}"), ("this_month", f"MONTH#{month}"))
+        }
+        first_day = (now - timedelta(days=6)).strftime("%Y-%m-%d")
+        return PublicationView(
+            publication=publication,
+            keys=self._repository.keys(bot_id),
+            metered=metered,
+            gateway_usage=self._gateway.usage(publication.usage_plan_id, first_day, day),
+        )
+
+    def unpublish(self, owner: Member, bot_id: str) -> None:
+        self._bots.owned(owner, bot_id)
+        publication = self._publication(bot_id)
+        keys = self._repository.keys(bot_id)
+        now = iso(utcnow())
+        for key in keys:  # refused by the app at once, whatever the gateway still caches
+            if key.active:
+                self._repository.revoke_key(key, now)
+        for key in keys:
+            self._gateway.delete(key.key_id)
+        self._gateway.delete_usage_plan(
+            publication.usage_plan_id, ApiStage(api_id=publication.api_id, stage=publication.stage)
+        )
+        self._repository.delete_keys(bot_id)
+        self._repository.delete_publication(bot_id)
+        self._repository.set_published(bot_id, False)
+
+    def add_key(self, owner: Member, bot_id: str) -> tuple[BotKeyItem, str]:
+        self._bots.owned(owner, bot_id)
+        publication = self._publication(bot_id)
+        active = [key for key in self._repository.keys(bot_id) if key.active]
+        if len(active) >= self._max_active_keys:
+            raise BadRequestError(
+                f"At most {self._max_active_keys} active keys per published bot: revoke one first.",
+                code="api_key_limit",
+            )
+        return self._new_key(publication)
+
+    def revoke_key(self, owner: Member, bot_id: str, key_id: str) -> BotKeyItem:
+        self._bots.owned(owner, bot_id)
+        self._publication(bot_id)
+        key = self._repository.key(bot_id, key_id)
+        if key is None:
+            raise NotFoundError("No such API key.", code="api_key_not_found")
+        if key.active:
+            key = self._repository.revoke_key(key, iso(utcnow()))
+            self._gateway.disable(key_id)
+        return key
+
+    def resolve(self, bot_id: str, value: str | None) -> tuple[BotItem, BotKeyItem]:
+        """The published bot a key belongs to; any other key (a user's, another bot's) is refused."""
+        if not value:
+            raise InvalidApiKeyError()
+        key = self._repository.find_key(hash_key(value))
+        if key is None or not key.active or key.bot_id != bot_id:
+            raise InvalidApiKeyError()
+        bot = self._repository.get(bot_id)
+        if bot is None or not bot.published:
+            raise InvalidApiKeyError()
+        return bot, key
+
+    def _publication(self, bot_id: str) -> PublicationItem:
+        publication = self._repository.publication(bot_id)
+        if publication is None:
+            raise NotPublishedError()
+        return publication
+
+    def _new_key(self, publication: PublicationItem) -> tuple[BotKeyItem, str]:
+        value = secrets.token_urlsafe(KEY_VALUE_BYTES)
+        created_at = iso(utcnow())
+        key_id = self._gateway.create(
+            name=f"bot-{publication.bot_id}-{created_at.replace(':', '').replace('.', '')}",
+            value=value,
+            description=f"API key of published bot {publication.bot_id}",
+            usage_plan_id=publication.usage_plan_id,
+            tags={API_TAG: publication.api_id, BOT_TAG: publication.bot_id},
+        )
+        key = BotKeyItem(
+            bot_id=publication.bot_id,
+            key_id=key_id,
+            key_hash=hash_key(value),
+            state="active",
+            created_at=created_at,
+        )
+        try:
+            self._repository.add_key(key)
+        except Exception:
+            self._gateway.delete(key_id)  # no gateway key without its record
+            raise
+        return key, value
+
+
+def _totals(item: dict[str, Any] | None) -> dict[str, Any]:
+    item = item or {}
+    return {name: int(item.get(name, 0)) for name in ROLLUP_COUNTERS}
