@@ -82,11 +82,13 @@ def _api_key_repository() -> ApiKeyRepository:
     return ApiKeyRepository(get_settings().table_api_keys)
 
 
+def _api_gateway_keys() -> ApiGatewayKeys:
+    return ApiGatewayKeys(get_settings().usage_plan_name)
+
+
 def _api_key_service() -> ApiKeyService:
     settings = get_settings()
-    return ApiKeyService(
-        api_key_repository.get(), ApiGatewayKeys(settings.usage_plan_name), settings.max_api_keys_per_user
-    )
+    return ApiKeyService(api_key_repository.get(), api_gateway_keys.get(), settings.max_api_keys_per_user)
 
 
 def _audit_service() -> AuditService:
@@ -175,7 +177,7 @@ def _publication_service() -> PublicationService:
     return PublicationService(
         bot_service.get(),
         bot_repository.get(),
-        ApiGatewayKeys(settings.usage_plan_name),
+        api_gateway_keys.get(),
         model_service.get(),
         usage_repository.get(),
         settings.max_api_keys_per_published_bot,
@@ -195,6 +197,7 @@ token_verifier = Provider(_token_verifier)
 user_pool = Provider(_user_pool)
 identity_pool = Provider(_identity_pool)
 api_key_repository = Provider(_api_key_repository)
+api_gateway_keys = Provider(_api_gateway_keys)
 api_key_service = Provider(_api_key_service)
 audit_service = Provider(_audit_service)
 identity_service = Provider(_identity_service)

@@ -11,6 +11,10 @@ from gateway.aws import client
 from gateway.errors import UpstreamError
 
 
+# The tag that marks API Gateway keys and usage plans as this API's (value: the REST API id).
+API_TAG = "gateway-api"
+
+
 @dataclass(frozen=True)
 class ApiStage:
     api_id: str
@@ -21,6 +25,7 @@ class ApiGatewayKeys:
     def __init__(self, usage_plan_name: str) -> None:
         self._usage_plan_name = usage_plan_name
         self._usage_plan_id: str | None = None
+        self._stage: ApiStage | None = None
         self._lock = threading.Lock()
 
     @property
@@ -45,14 +50,20 @@ class ApiGatewayKeys:
             return self._usage_plan_id
 
     def default_stage(self) -> ApiStage:
-        """The API stage the default plan covers: bot publications get their own plan on the same stage."""
-        try:
-            stages = self._apigw.get_usage_plan(usagePlanId=self.usage_plan_id()).get("apiStages") or []
-        except ClientError as exc:
-            raise UpstreamError("Could not read the API's usage plan.", code="usage_plan_error") from exc
-        if not stages:
-            raise UpstreamError("The API's usage plan covers no stage.", code="usage_plan_missing")
-        return ApiStage(api_id=stages[0]["apiId"], stage=stages[0]["stage"])
+        """The API stage the default plan covers (once per process): bot plans go on the same stage."""
+        if self._stage is None:
+            try:
+                stages = self._apigw.get_usage_plan(usagePlanId=self.usage_plan_id()).get("apiStages") or []
+            except ClientError as exc:
+                raise UpstreamError("Could not read the API's usage plan.", code="usage_plan_error") from exc
+            if not stages:
+                raise UpstreamError("The API's usage plan covers no stage.", code="usage_plan_missing")
+            self._stage = ApiStage(api_id=stages[0]["apiId"], stage=stages[0]["stage"])
+        return self._stage
+
+    def _tags(self, extra: dict[str, str] | None) -> dict[str, str]:
+        # Every key and plan made here names this API: the function's IAM policy allows it those only.
+        return {**(extra or {}), API_TAG: self.default_stage().api_id}
 
     def create(
         self,
@@ -64,11 +75,10 @@ class ApiGatewayKeys:
     ) -> str:
         """Create an enabled key with the given value in a usage plan (the default one unless named)."""
         plan_id = usage_plan_id or self.usage_plan_id()
-        request: dict[str, Any] = {"name": name, "value": value, "enabled": True, "description": description}
-        if tags:
-            request["tags"] = tags
         try:
-            key_id = self._apigw.create_api_key(**request)["id"]
+            key_id = self._apigw.create_api_key(
+                name=name, value=value, enabled=True, description=description, tags=self._tags(tags)
+            )["id"]
         except ClientError as exc:
             raise UpstreamError("Could not create the API key.", code="api_key_error") from exc
         try:
@@ -93,7 +103,7 @@ class ApiGatewayKeys:
                 apiStages=[{"apiId": stage.api_id, "stage": stage.stage}],
                 throttle=throttle,
                 quota=quota,
-                tags=tags,
+                tags=self._tags(tags),
             )
         except ClientError as exc:
             raise UpstreamError("Could not create the usage plan.", code="usage_plan_error") from exc

@@ -20,8 +20,7 @@ from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, NotBotOw
 from gateway.services.models import ModelService
 from gateway.settings import GROUP_ADMIN
 
-# Tags on the plans and keys this service creates: the function's IAM policy lets it manage only those.
-API_TAG = "gateway-api"
+# Which bot a plan or key serves, for whoever reads the account's usage plans.
 BOT_TAG = "gateway-bot"
 
 
@@ -69,7 +68,7 @@ class PublicationService:
             stage=stage,
             throttle=throttle,
             quota=quota,
-            tags={API_TAG: stage.api_id, BOT_TAG: bot_id},
+            tags={BOT_TAG: bot_id},
         )
         publication = PublicationItem(
             bot_id=bot_id,
@@ -175,7 +174,7 @@ class PublicationService:
             value=value,
             description=f"API key of published bot {publication.bot_id}",
             usage_plan_id=publication.usage_plan_id,
-            tags={API_TAG: publication.api_id, BOT_TAG: publication.bot_id},
+            tags={BOT_TAG: publication.bot_id},
         )
         key = BotKeyItem(
             bot_id=publication.bot_id,

@@ -1,6 +1,8 @@
 ################################################################################
-# API key management by the function, granted once the usage plan exists
-# (a separate policy: the plan depends on the function through the API deployment).
+# API Gateway keys and usage plans managed by the function, granted once the API exists (a separate policy:
+# the API depends on the function). Users' keys go in the default plan; a published bot gets a plan of its
+# own on the same stage. Everything the function creates carries the tag gateway-api = <this API's id>, and it
+# may change or delete only what carries it: nothing of another API in the account.
 ################################################################################
 
 data "aws_partition" "current" {}
@@ -8,21 +10,75 @@ data "aws_partition" "current" {}
 locals {
   apigateway_arn = "arn:${data.aws_partition.current.partition}:apigateway:${var.region}::"
   usage_plan_arn = "${local.apigateway_arn}/usageplans/${module.api.usage_plan_id}"
+  api_tag        = "gateway-api"
+  bot_tag        = "gateway-bot"
 }
 
 data "aws_iam_policy_document" "api_keys" {
   statement {
-    sid     = "ManageApiKeysOfTheDefaultPlan"
+    sid       = "FindTheDefaultPlanAndItsStage"
+    effect    = "Allow"
+    actions   = ["apigateway:GET"]
+    resources = ["${local.apigateway_arn}/usageplans", local.usage_plan_arn]
+  }
+
+  statement {
+    sid     = "CreateKeysAndPlansOfThisApi"
+    effect  = "Allow"
+    actions = ["apigateway:POST", "apigateway:PUT"]
+    resources = [
+      "${local.apigateway_arn}/apikeys",
+      "${local.apigateway_arn}/usageplans",
+      "${local.apigateway_arn}/tags/*", # tags given at creation
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.api_tag}"
+      values   = [module.api.rest_api_id]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.api_tag, local.bot_tag]
+    }
+  }
+
+  statement {
+    sid       = "ChangeAndDeleteKeysOfThisApi"
+    effect    = "Allow"
+    actions   = ["apigateway:PATCH", "apigateway:DELETE"]
+    resources = ["${local.apigateway_arn}/apikeys/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.api_tag}"
+      values   = [module.api.rest_api_id]
+    }
+  }
+
+  statement {
+    sid       = "AddUserKeysToTheDefaultPlan"
+    effect    = "Allow"
+    actions   = ["apigateway:POST"]
+    resources = ["${local.usage_plan_arn}/keys"]
+  }
+
+  statement {
+    # Plans of published bots (their keys inherit the plan's tags): read usage, add keys, detach, delete.
+    sid     = "ManagePlansOfThisApi"
     effect  = "Allow"
     actions = ["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
     resources = [
-      "${local.apigateway_arn}/apikeys",
-      "${local.apigateway_arn}/apikeys/*",
-      "${local.apigateway_arn}/usageplans",
-      local.usage_plan_arn,
-      "${local.usage_plan_arn}/keys",
-      "${local.usage_plan_arn}/keys/*",
+      "${local.apigateway_arn}/usageplans/*",
     ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.api_tag}"
+      values   = [module.api.rest_api_id]
+    }
   }
 }
 
