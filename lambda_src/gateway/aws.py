@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 
 from gateway.settings import get_settings
@@ -75,6 +76,50 @@ def query_pages(dynamodb_table: Any, **query: Any) -> Iterator[dict[str, Any]]:
 def query_all(dynamodb_table: Any, **query: Any) -> list[dict[str, Any]]:
     """Every item a DynamoDB Query matches."""
     return [item for page in query_pages(dynamodb_table, **query) for item in page.get("Items", [])]
+
+
+_SERIALIZER = TypeSerializer()
+
+
+def put_new_together(table_name: str, items: list[dict[str, Any]]) -> None:
+    """Put items that must not exist yet, all or none (one transaction), e.g. a record and its lookup item."""
+    client("dynamodb").transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": table_name,
+                    "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for item in items
+        ]
+    )
+
+
+def update_existing_together(
+    table_name: str,
+    keys: list[tuple[str, str]],
+    expression: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+) -> None:
+    """Apply one update to existing items (pk, sk), all or none; TransactionCanceled if one is missing."""
+    client("dynamodb").transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {k: _SERIALIZER.serialize(v) for k, v in values.items()},
+                }
+            }
+            for pk, sk in keys
+        ]
+    )
 
 
 def reset_clients() -> None:

@@ -15,6 +15,7 @@ from gateway.services.audit import Audit
 from gateway.services.bots import metering_subject
 from gateway.services.conversations import ConversationService
 from gateway.services.publications import PublicationService
+from gateway.settings import get_settings
 
 router = APIRouter(tags=["published bots"])
 Publications = Annotated[PublicationService, Depends(deps.publication_service)]
@@ -118,14 +119,21 @@ class PublishedMessageRequest(BaseModel):
 
 
 def published_endpoint(request: Request, bot_id: str) -> str:
-    """The URL other systems call, as this request reached the API (its stage prefix included)."""
+    """The URL other systems call, built from how this request reached the API."""
     event = request.scope.get("aws.event") or {}
-    full_path = str((event.get("requestContext") or {}).get("path") or "")
+    context = event.get("requestContext") or {}
+    scheme = request.headers.get("x-forwarded-proto", request.url.scheme).lower()
+    host = request.headers.get("host", request.url.netloc)
+    route = f"/published/bots/{bot_id}/messages"
+    if get_settings().aws_endpoint_url and context.get("apiId"):
+        # The local emulator's path-style URL (its host-style one needs DNS for *.localstack.cloud).
+        return f"{scheme}://{host}/restapis/{context['apiId']}/{context.get('stage')}/_user_request_{route}"
+    # On AWS: what the client wrote before the route (e.g. /prod on the execute-api host; none, or a base
+    # path, on a custom domain).
+    full_path = str(context.get("path") or "")
     route_path = str(event.get("path") or request.url.path)
     prefix = full_path[: -len(route_path)] if route_path and full_path.endswith(route_path) else ""
-    scheme = request.headers.get("x-forwarded-proto", request.url.scheme)
-    host = request.headers.get("host", request.url.netloc)
-    return f"{scheme}://{host}{prefix}/published/bots/{bot_id}/messages"
+    return f"{scheme}://{host}{prefix}{route}"
 
 
 def _to_gateway(body: PublishRequest) -> tuple[dict[str, Any], dict[str, Any]]:

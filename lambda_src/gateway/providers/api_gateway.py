@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from gateway.aws import client
 from gateway.errors import UpstreamError
 
-
 # The tag that marks API Gateway keys and usage plans as this API's (value: the REST API id).
 API_TAG = "gateway-api"
 

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import client, query_all, table
+from gateway.aws import put_new_together, query_all, table, update_existing_together
 from gateway.errors import NotFoundError
 
 ACTIVE = "active"
 REVOKED = "revoked"
-_SERIALIZER = TypeSerializer()
 
 
 @dataclass(frozen=True)
@@ -77,18 +75,7 @@ class ApiKeyRepository:
             "state": record.state,
             "created_at": record.created_at,
         }
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table_name,
-                        "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-                for item in (key_item, hash_item)
-            ]
-        )
+        put_new_together(self._table_name, [key_item, hash_item])
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
         item = self._table.get_item(Key={"pk": f"KEY#{key_id}", "sk": "KEY"}, ConsistentRead=True).get("Item")
@@ -109,22 +96,13 @@ class ApiKeyRepository:
         return [_record(item) for item in items]
 
     def revoke(self, record: ApiKeyRecord, revoked_at: str) -> None:
-        values = {":revoked": _SERIALIZER.serialize(REVOKED), ":at": _SERIALIZER.serialize(revoked_at)}
         try:
-            client("dynamodb").transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table_name,
-                            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-                            "UpdateExpression": "SET #state = :revoked, revoked_at = :at",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeNames": {"#state": "state"},
-                            "ExpressionAttributeValues": values,
-                        }
-                    }
-                    for pk, sk in ((f"KEY#{record.key_id}", "KEY"), (f"HASH#{record.key_hash}", "HASH"))
-                ]
+            update_existing_together(
+                self._table_name,
+                [(f"KEY#{record.key_id}", "KEY"), (f"HASH#{record.key_hash}", "HASH")],
+                "SET #state = :revoked, revoked_at = :at",
+                {"#state": "state"},
+                {":revoked": REVOKED, ":at": revoked_at},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":

@@ -16,17 +16,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import client, query_all, table
-from gateway.errors import ConflictError
+from gateway.aws import put_new_together, query_all, table, update_existing_together
+from gateway.errors import ConflictError, NotFoundError
 
 STORE_PARTITION = "STORE"
 # Essential bots rank above any use count.
 ESSENTIAL_RANK = 10**15
 BATCH_GET_LIMIT = 100
-_SERIALIZER = TypeSerializer()
 
 
 class BotChangedError(ConflictError):
@@ -393,20 +391,12 @@ class BotRepository:
             "state": key.state,
             "created_at": key.created_at,
         }
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table_name,
-                        "Item": {k: _SERIALIZER.serialize(v) for k, v in {**keys, **common}.items()},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-                for keys in (
-                    {"pk": f"BOT#{key.bot_id}", "sk": f"KEY#{key.key_id}"},
-                    {"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH"},
-                )
-            ]
+        put_new_together(
+            self._table_name,
+            [
+                {"pk": f"BOT#{key.bot_id}", "sk": f"KEY#{key.key_id}", **common},
+                {"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH", **common},
+            ],
         )
 
     def keys(self, bot_id: str) -> list[BotKeyItem]:
@@ -429,21 +419,18 @@ class BotRepository:
         return _key(item) if item else None
 
     def revoke_key(self, key: BotKeyItem, revoked_at: str) -> BotKeyItem:
-        values = {":revoked": _SERIALIZER.serialize("revoked"), ":at": _SERIALIZER.serialize(revoked_at)}
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self._table_name,
-                        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-                        "UpdateExpression": "SET #state = :revoked, revoked_at = :at",
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-                for pk, sk in ((f"BOT#{key.bot_id}", f"KEY#{key.key_id}"), (f"BOTKEY#{key.key_hash}", "HASH"))
-            ]
-        )
+        try:
+            update_existing_together(
+                self._table_name,
+                [(f"BOT#{key.bot_id}", f"KEY#{key.key_id}"), (f"BOTKEY#{key.key_hash}", "HASH")],
+                "SET #state = :revoked, revoked_at = :at",
+                {"#state": "state"},
+                {":revoked": "revoked", ":at": revoked_at},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":  # deleted meanwhile
+                raise NotFoundError("No such API key.", code="api_key_not_found") from exc
+            raise
         return replace(key, state="revoked", revoked_at=revoked_at)
 
     def delete_keys(self, bot_id: str) -> None:

@@ -133,7 +133,7 @@ def test_the_published_endpoint_answers_with_the_bot_and_meters_the_bot(api, bed
 def test_only_the_bots_own_keys_open_its_endpoint(api, bedrock, publisher):
     headers, registration = publisher
     bot_id, published = _publish(api, bedrock, headers)
-    other_bot, other = _publish(api, bedrock, headers)
+    _, other = _publish(api, bedrock, headers)
     for key in (registration["api_key"], other["api_key"]["value"], "x" * 40):
         refused = _ask(api, bedrock, bot_id, key)
         assert (refused.status_code, refused.json()["error"]["code"]) == (403, "invalid_api_key")
@@ -230,3 +230,42 @@ def test_a_published_bot_has_the_rights_of_a_user_in_no_group_even_when_its_owne
     response = api.post(f"/bots/{bot_id}/publication", headers=headers, json=PUBLISH)
     assert (response.status_code, response.json()["error"]["code"]) == (403, "model_not_allowed")
     assert boto3.client("apigateway", region_name=REGION).get_usage_plans()["items"][1:] == []
+
+
+def _request(host, context_path, path, context_extra=None, proto="https"):
+    from starlette.requests import Request
+
+    event = {"path": path, "requestContext": {"path": context_path, **(context_extra or {})}}
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "headers": [(b"host", host.encode()), (b"x-forwarded-proto", proto.encode())],
+            "aws.event": event,
+        }
+    )
+
+
+def test_the_endpoint_is_the_url_the_api_was_reached_by(monkeypatch):
+    from gateway.api.publications import published_endpoint
+    from gateway.settings import get_settings
+
+    route = "/bots/b1/publication"
+    on_aws = _request("abc123.execute-api.eu-west-1.amazonaws.com", f"/prod{route}", route)
+    assert (
+        published_endpoint(on_aws, "b1")
+        == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/published/bots/b1/messages"
+    )
+    custom_domain = _request("ai.example.com", f"/gateway{route}", route)
+    assert (
+        published_endpoint(custom_domain, "b1") == "https://ai.example.com/gateway/published/bots/b1/messages"
+    )
+
+    monkeypatch.setenv("GATEWAY_AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    get_settings.cache_clear()
+    local = _request("127.0.0.1:4566", f"/api{route}", route, {"apiId": "xyz", "stage": "api"}, proto="HTTP")
+    assert (
+        published_endpoint(local, "b1")
+        == "http://127.0.0.1:4566/restapis/xyz/api/_user_request_/published/bots/b1/messages"
+    )
