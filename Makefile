@@ -70,11 +70,12 @@ admin: venv ## promote (or create) the first admin: make admin EMAIL=you@example
 	$(PY) scripts/make_admin.py --email "$(EMAIL)" --env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
 
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads
+bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge
 	$(PY) scripts/bench_cold_import.py
 	$(PY) scripts/bench_gateway.py
 	$(PY) scripts/bench_limits.py
 	$(PY) scripts/bench_admin.py
+	$(PY) scripts/bench_knowledge.py
 
 .PHONY: clean
 clean: ## remove build output (keeps .venv and .local toolchains)

@@ -26,8 +26,14 @@ def member(stack):
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES, ids=[f"{m} {p}" for m, p in ADMIN_ROUTES])
 def test_admin_route_through_the_gateway(http, admin, member, method, path):
-    concrete = path.replace("{user_id}", member.registration["user_id"]).replace("{conversation_id}", "none")
+    concrete = (
+        path.replace("{user_id}", member.registration["user_id"])
+        .replace("{conversation_id}", "none")
+        .replace("{bot_id}", "0" * 28)
+    )
     body = {"username": member.registration["user_id"]} if method in ("POST", "PUT") else None
+    if method == "PATCH":
+        body = {"essential": True}
     refused = http.request(method, concrete, headers=member.headers, json=body)
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "forbidden"

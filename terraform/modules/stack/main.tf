@@ -18,8 +18,9 @@ locals {
     }
   }
 
-  # The model gateway: the catalog (no resource-level permissions exist for it), and invoking foundation models
-  # directly or through cross-region inference profiles (Converse is authorised as InvokeModel).
+  # The model gateway: the catalog (no resource-level permissions exist for it), invoking foundation models
+  # directly or through cross-region inference profiles (Converse is authorised as InvokeModel), and bots'
+  # knowledge bases.
   bedrock_policy_statements = {
     BedrockCatalog = {
       effect    = "Allow"
@@ -33,6 +34,12 @@ locals {
         "arn:${data.aws_partition.current.partition}:bedrock:*::foundation-model/*",
         "arn:${data.aws_partition.current.partition}:bedrock:*:*:inference-profile/*",
       ]
+    }
+    # Bots may retrieve their knowledge from a Bedrock Knowledge Base of this region (knowledge_base_id).
+    BedrockKnowledgeBaseRetrieve = {
+      effect    = "Allow"
+      actions   = ["bedrock:Retrieve"]
+      resources = ["arn:${data.aws_partition.current.partition}:bedrock:${var.region}:*:knowledge-base/*"]
     }
   }
 

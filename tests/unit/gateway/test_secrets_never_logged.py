@@ -35,3 +35,37 @@ def test_a_full_register_login_key_cycle_logs_no_secret(api, capsys, caplog):
     ]
     for secret in secrets:
         assert secret not in logged
+
+
+def test_publishing_a_bot_and_calling_it_logs_no_key(api, bedrock, stack, capsys, caplog):
+    from tests.unit.gateway.api.helpers import member_of
+
+    caplog.set_level(logging.DEBUG)
+    headers, _ = member_of(api, stack, "pat@example.com", "PublishAllowed")
+    bedrock.catalog()
+    bot = api.post(
+        "/bots", headers=headers, json={"title": "t", "model_id": "anthropic.claude-3-haiku-20240307-v1:0"}
+    ).json()
+    bedrock.catalog()
+    published = api.post(
+        f"/bots/{bot['bot_id']}/publication",
+        headers=headers,
+        json={"throttle": {"rate_limit": 1, "burst_limit": 1}, "quota": {"limit": 5, "period": "DAY"}},
+    ).json()
+    second = api.post(f"/bots/{bot['bot_id']}/publication/api-keys", headers=headers).json()
+    bedrock.catalog()
+    bedrock.converse("ok", 1, 1)
+    answered = api.post(
+        f"/published/bots/{bot['bot_id']}/messages",
+        headers={"x-api-key": published["api_key"]["value"]},
+        json={"content": "hi"},
+    )
+    assert answered.status_code == 200, answered.text
+    api.post(
+        f"/published/bots/{bot['bot_id']}/messages", headers={"x-api-key": "wrong"}, json={"content": "x"}
+    )
+
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert "published.bots.messages.send" in logged or "/published/bots/" in logged
+    for secret in (published["api_key"]["value"], second["value"]):
+        assert secret not in logged
