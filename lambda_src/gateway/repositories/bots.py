@@ -336,12 +336,13 @@ class BotRepository:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    def set_published(self, bot_id: str, published: bool) -> None:
+    def set_published(self, bot_id: str, published: bool, at: str) -> None:
+        # updated_at moves too: an edit that read the bot before cannot then write the old flag back.
         self._table.update_item(
             Key=_bot_key(bot_id),
-            UpdateExpression="SET published = :published",
+            UpdateExpression="SET published = :published, updated_at = :at",
             ConditionExpression=Attr("pk").exists(),
-            ExpressionAttributeValues={":published": published},
+            ExpressionAttributeValues={":published": published, ":at": at},
         )
 
     # -- publication ---------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ class PublicationService:
         )
         try:
             self._repository.add_publication(publication)
-            self._repository.set_published(bot_id, True)
+            self._repository.set_published(bot_id, True, publication.created_at)
         except Exception:
             self._gateway.delete_usage_plan(plan_id, stage)  # no plan without its record
             raise
@@ -124,7 +124,7 @@ class PublicationService:
         )
         self._repository.delete_keys(bot_id)
         self._repository.delete_publication(bot_id)
-        self._repository.set_published(bot_id, False)
+        self._repository.set_published(bot_id, False, iso(utcnow()))
 
     def add_key(self, owner: Member, bot_id: str) -> tuple[BotKeyItem, str]:
         self._bots.owned(owner, bot_id)
