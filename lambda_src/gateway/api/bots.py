@@ -11,7 +11,7 @@ from gateway.auth.principal import Principal
 from gateway.providers.knowledge_bases import KNOWLEDGE_BASE_ID_PATTERN
 from gateway.repositories.bots import BotItem
 from gateway.services.audit import Audit
-from gateway.services.bots import BotDraft, BotService
+from gateway.services.bots import BotDraft, BotService, manages
 from gateway.services.knowledge import Document
 
 router = APIRouter(prefix="/bots", tags=["bots"])
@@ -134,7 +134,7 @@ class BotResponse(BaseModel):
             created_at=bot.created_at,
             updated_at=bot.updated_at,
         )
-        if not (summary.is_owner or viewer.in_group("Admin")):
+        if not manages(bot, viewer):
             return summary
         return summary.model_copy(
             update={
@@ -223,7 +223,7 @@ def update_bot(
     knowledge = body.knowledge
     if knowledge is not None:
         fields.discard("knowledge")
-        fields |= {"documents" if name == "documents" else name for name in knowledge.model_fields_set}
+        fields |= knowledge.model_fields_set  # documents, knowledge_base_id
     draft = BotDraft(
         title=body.title,
         description=body.description,

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from gateway.clock import iso, utcnow
@@ -22,6 +23,32 @@ def hash_key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def issue_key[R](
+    gateway: ApiGatewayKeys,
+    label: str,
+    description: str,
+    store: Callable[[str, str, str], R],
+    usage_plan_id: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> tuple[R, str]:
+    """A new API Gateway key named `<label>-<time>` and its record, made and kept by `store(key_id, key_hash,
+    created_at)`; returns the record and the key's value (shown once: only its hash is stored)."""
+    value = secrets.token_urlsafe(KEY_VALUE_BYTES)
+    created_at = iso(utcnow())
+    key_id = gateway.create(
+        name=f"{label}-{created_at.replace(':', '').replace('.', '')}",
+        value=value,
+        description=description,
+        usage_plan_id=usage_plan_id,
+        tags=tags,
+    )
+    try:
+        return store(key_id, hash_key(value), created_at), value
+    except Exception:
+        gateway.delete(key_id)  # no gateway key without its record
+        raise
+
+
 class ApiKeyService:
     def __init__(self, repository: ApiKeyRepository, gateway: ApiGatewayKeys, max_active_keys: int) -> None:
         self._repository = repository
@@ -38,22 +65,15 @@ class ApiKeyService:
                 f"At most {self._max_active_keys} active API keys per user: revoke one first.",
                 code="api_key_limit",
             )
-        value = secrets.token_urlsafe(KEY_VALUE_BYTES)
-        created_at = iso(utcnow())
-        key_id = self._gateway.create(
-            name=f"user-{owner_id}-{created_at.replace(':', '').replace('.', '')}",
-            value=value,
-            description=f"API key of user {owner_id}",
-        )
-        record = ApiKeyRecord(
-            key_id=key_id, owner_id=owner_id, key_hash=hash_key(value), state=ACTIVE, created_at=created_at
-        )
-        try:
+
+        def store(key_id: str, key_hash: str, created_at: str) -> ApiKeyRecord:
+            record = ApiKeyRecord(
+                key_id=key_id, owner_id=owner_id, key_hash=key_hash, state=ACTIVE, created_at=created_at
+            )
             self._repository.add(record)
-        except Exception:
-            self._gateway.delete(key_id)  # no gateway key without its record
-            raise
-        return record, value
+            return record
+
+        return issue_key(self._gateway, f"user-{owner_id}", f"API key of user {owner_id}", store)
 
     def list_for_owner(self, owner_id: str) -> list[ApiKeyRecord]:
         return sorted(self._repository.list_for_owner(owner_id), key=lambda r: r.created_at, reverse=True)

@@ -84,10 +84,15 @@ class BotPrompt:
     sources: list[str]
 
 
+def manages(bot: BotItem, member: Member) -> bool:
+    """Its owner, or an admin: who sees all of a bot, hidden or not."""
+    return bot.owner_id == member.user_id or GROUP_ADMIN in effective_groups(member.groups)
+
+
 def can_view(bot: BotItem, member: Member) -> bool:
-    groups = effective_groups(member.groups)
-    if bot.owner_id == member.user_id or GROUP_ADMIN in groups:
+    if manages(bot, member):
         return True
+    groups = effective_groups(member.groups)
     if bot.visibility != "visible":
         return False
     if bot.shared_scope == "all":
@@ -127,7 +132,7 @@ class BotService:
             raise BadRequestError("A bot needs a title and a model_id.", code="missing_parameter")
         self._models.check(draft.model_id, owner.groups)
         documents = draft.documents or []
-        self._check_knowledge(documents, draft.knowledge_base_id)
+        self._check_knowledge(documents, bool(documents), draft.knowledge_base_id)
         scope = draft.shared_scope or "private"
         now = iso(utcnow())
         bot = BotItem(
@@ -178,17 +183,16 @@ class BotService:
             changes["knowledge_version"] = sortable_id()
         if "knowledge_base_id" in fields:
             changes["knowledge_base_id"] = draft.knowledge_base_id
-        has_documents = bool(documents) if documents is not None else bool(current.documents)
-        base_id = changes.get("knowledge_base_id", current.knowledge_base_id)
-        if has_documents and base_id:
-            raise BadRequestError(
-                "A bot uses its documents or a knowledge base, not both.", code="knowledge_conflict"
-            )
-        if documents is not None:
-            validate_documents(documents, self._knowledge_limits)
+        self._check_knowledge(
+            documents,
+            bool(documents) if documents is not None else bool(current.documents),
+            changes.get("knowledge_base_id", current.knowledge_base_id),
+        )
         updated = replace(current, **changes)
-        self._save_over(
-            updated, current, [(d.name, d.text) for d in documents] if documents is not None else None
+        self._repository.save(
+            updated,
+            [(d.name, d.text) for d in documents] if documents is not None else None,
+            previous=current,
         )
         return updated
 
@@ -245,7 +249,7 @@ class BotService:
             essential=current.essential if essential is None else essential,
             updated_at=iso(utcnow()),
         )
-        self._save_over(updated, current, None)
+        self._repository.save(updated, None, previous=current)
         return updated
 
     # -- chatting ------------------------------------------------------------------------------------------
@@ -284,15 +288,16 @@ class BotService:
 
     # -- helpers -------------------------------------------------------------------------------------------
 
-    def _save_over(self, updated: BotItem, current: BotItem, documents: list[tuple[str, str]] | None) -> None:
-        self._repository.save(updated, documents, previous=current)
-
-    def _check_knowledge(self, documents: list[Document], knowledge_base_id: str | None) -> None:
-        if documents and knowledge_base_id:
+    def _check_knowledge(
+        self, new_documents: list[Document] | None, has_documents: bool, knowledge_base_id: str | None
+    ) -> None:
+        """Documents or a knowledge base, not both; new documents within the limits."""
+        if has_documents and knowledge_base_id:
             raise BadRequestError(
                 "A bot uses its documents or a knowledge base, not both.", code="knowledge_conflict"
             )
-        validate_documents(documents, self._knowledge_limits)
+        if new_documents is not None:
+            validate_documents(new_documents, self._knowledge_limits)
 
     def _resolve_users(self, users: list[str], owner_id: str) -> tuple[SharedUser, ...]:
         """Emails or user ids, as the owner knows their colleagues, kept as user ids (and emails to show)."""

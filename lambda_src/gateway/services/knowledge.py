@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from gateway.errors import BadRequestError
 
@@ -294,15 +295,9 @@ class KnowledgeCache:
         with self._lock:
             return len(self._entries)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
-
-def _attribute(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-
-
+# escape() handles & < >; the name sits in a double-quoted attribute, so " too.
+_ATTRIBUTE_QUOTE = {'"': "&quot;"}
 INSTRUCTION = "Answer using the documents above where they are relevant and name the source you used."
 
 
@@ -314,7 +309,7 @@ def augment(question: str, passages: Sequence[Passage]) -> str:
     if not passages:
         return question
     documents = "\n".join(
-        f'<document source="{_attribute(passage.source)}">\n{passage.text}\n</document>'
+        f'<document source="{escape(passage.source, _ATTRIBUTE_QUOTE)}">\n{passage.text}\n</document>'
         for passage in passages
     )
     return f"<documents>\n{documents}\n</documents>\n\n{INSTRUCTION}\n\n<question>\n{question}\n</question>"

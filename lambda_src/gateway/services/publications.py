@@ -4,21 +4,25 @@ A published call runs with the bot's rights only: the policy of a user in no gro
 be an admin), metered to the subject `bot:<bot id>`, which its owner and admins can read.
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from gateway.auth.groups import effective_groups
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ConflictError, NotFoundError
 from gateway.providers.api_gateway import ApiGatewayKeys, ApiStage
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.repositories.usage import ROLLUP_COUNTERS, UsageRepository
-from gateway.services.api_keys import KEY_VALUE_BYTES, InvalidApiKeyError, hash_key
-from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, NotBotOwnerError, metering_subject
+from gateway.services.api_keys import InvalidApiKeyError, hash_key, issue_key
+from gateway.services.bots import (
+    PUBLISHED_GROUPS,
+    BotService,
+    Member,
+    NotBotOwnerError,
+    manages,
+    metering_subject,
+)
 from gateway.services.models import ModelService
-from gateway.settings import GROUP_ADMIN
 
 # Which bot a plan or key serves, for whoever reads the account's usage plans.
 BOT_TAG = "gateway-bot"
@@ -90,8 +94,7 @@ class PublicationService:
 
     def view(self, member: Member, bot_id: str) -> PublicationView:
         """The owner's (or an admin's) view: settings, keys and usage."""
-        bot = self._bots.visible(member, bot_id)
-        if bot.owner_id != member.user_id and GROUP_ADMIN not in effective_groups(member.groups):
+        if not manages(self._bots.visible(member, bot_id), member):
             raise NotBotOwnerError()
         publication = self._publication(bot_id)
         now = utcnow()
@@ -124,7 +127,7 @@ class PublicationService:
         )
         self._repository.delete_keys(bot_id)
         self._repository.delete_publication(bot_id)
-        self._repository.set_published(bot_id, False, iso(utcnow()))
+        self._repository.set_published(bot_id, False, now)
 
     def add_key(self, owner: Member, bot_id: str) -> tuple[BotKeyItem, str]:
         self._bots.owned(owner, bot_id)
@@ -167,28 +170,25 @@ class PublicationService:
         return publication
 
     def _new_key(self, publication: PublicationItem) -> tuple[BotKeyItem, str]:
-        value = secrets.token_urlsafe(KEY_VALUE_BYTES)
-        created_at = iso(utcnow())
-        key_id = self._gateway.create(
-            name=f"bot-{publication.bot_id}-{created_at.replace(':', '').replace('.', '')}",
-            value=value,
-            description=f"API key of published bot {publication.bot_id}",
+        def store(key_id: str, key_hash: str, created_at: str) -> BotKeyItem:
+            key = BotKeyItem(
+                bot_id=publication.bot_id,
+                key_id=key_id,
+                key_hash=key_hash,
+                state="active",
+                created_at=created_at,
+            )
+            self._repository.add_key(key)
+            return key
+
+        return issue_key(
+            self._gateway,
+            f"bot-{publication.bot_id}",
+            f"API key of published bot {publication.bot_id}",
+            store,
             usage_plan_id=publication.usage_plan_id,
             tags={BOT_TAG: publication.bot_id},
         )
-        key = BotKeyItem(
-            bot_id=publication.bot_id,
-            key_id=key_id,
-            key_hash=hash_key(value),
-            state="active",
-            created_at=created_at,
-        )
-        try:
-            self._repository.add_key(key)
-        except Exception:
-            self._gateway.delete(key_id)  # no gateway key without its record
-            raise
-        return key, value
 
 
 def _totals(item: dict[str, Any] | None) -> dict[str, Any]:
