@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from gateway.settings import get_settings
 
@@ -76,6 +77,31 @@ def query_pages(dynamodb_table: Any, **query: Any) -> Iterator[dict[str, Any]]:
 def query_all(dynamodb_table: Any, **query: Any) -> list[dict[str, Any]]:
     """Every item a DynamoDB Query matches."""
     return [item for page in query_pages(dynamodb_table, **query) for item in page.get("Items", [])]
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a failed call ("" when the response has none)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
+
+
+def batch_get_all(
+    dynamodb_table: Any, keys: list[dict[str, str]], consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The items with these keys (pk/sk; any number, repeats ignored), 100 per request, retrying the keys
+    DynamoDB leaves unprocessed; a missing item is simply absent."""
+    unique = list({(key["pk"], key["sk"]): key for key in keys}.values())
+    name = dynamodb_table.name
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(unique), BATCH_GET_LIMIT):
+        request = {name: {"Keys": unique[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}}
+        while request:
+            response = dynamodb_table.meta.client.batch_get_item(RequestItems=request)
+            found.extend(response.get("Responses", {}).get(name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 _SERIALIZER = TypeSerializer()

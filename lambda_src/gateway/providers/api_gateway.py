@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gateway.aws import client
+from gateway.aws import client, error_code
 from gateway.errors import UpstreamError
 
 # The tag that marks API Gateway keys and usage plans as this API's (value: the REST API id).
@@ -119,7 +119,7 @@ class ApiGatewayKeys:
             )
             self._apigw.delete_usage_plan(usagePlanId=usage_plan_id)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+            if error_code(exc) != "NotFoundException":
                 raise UpstreamError("Could not delete the usage plan.", code="usage_plan_error") from exc
 
     def usage(self, usage_plan_id: str, first_day: str, last_day: str) -> dict[str, Any] | None:
@@ -140,7 +140,7 @@ class ApiGatewayKeys:
                 apiKey=key_id, patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+            if error_code(exc) != "NotFoundException":
                 raise UpstreamError("Could not revoke the API key.", code="api_key_error") from exc
 
     def delete(self, key_id: str) -> None:

@@ -8,7 +8,7 @@ import jwt
 from botocore.exceptions import ClientError
 
 from gateway.auth.groups import GroupInfo
-from gateway.aws import client
+from gateway.aws import client, error_code
 from gateway.errors import (
     AppError,
     BadRequestError,
@@ -76,10 +76,6 @@ class UserProfile:
     status: str
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 def _upstream(exc: ClientError) -> UpstreamError:
     return UpstreamError("The identity service failed.", code="identity_error")
 
@@ -126,7 +122,7 @@ class CognitoUserPool:
                 UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": fullname}],
             )
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code == "UsernameExistsException":
                 raise UserExistsError() from exc
             if code == "InvalidPasswordException":
@@ -186,7 +182,7 @@ class CognitoUserPool:
         try:
             self._idp.get_group(UserPoolId=self.user_pool_id, GroupName=group)
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 raise GroupNotFoundError(f"No group named {group!r}.") from exc
             raise _upstream(exc) from exc
 
@@ -210,7 +206,7 @@ class CognitoUserPool:
                 AuthParameters={"USERNAME": email, "PASSWORD": password},
             )
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             message = exc.response.get("Error", {}).get("Message", "")
             if code == "NotAuthorizedException" and "disabled" in message.lower():
                 raise UserDisabledError() from exc
@@ -231,7 +227,11 @@ class CognitoUserPool:
                 AuthParameters={"REFRESH_TOKEN": refresh_token},
             )
         except ClientError as exc:
-            if _code(exc) in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
+            if error_code(exc) in (
+                "NotAuthorizedException",
+                "UserNotFoundException",
+                "InvalidParameterException",
+            ):
                 raise InvalidRefreshTokenError() from exc
             raise _upstream(exc) from exc
         return self._tokens(response)
@@ -264,7 +264,7 @@ class CognitoUserPool:
         try:
             return getattr(self._idp, operation)(UserPoolId=self.user_pool_id, **kwargs)
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code == "UserNotFoundException":
                 raise UserNotFoundError() from exc
             if code == "ResourceNotFoundException" and "GroupName" in kwargs:

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gateway.aws import client
+from gateway.aws import client, error_code
 from gateway.errors import ForbiddenError, UpstreamError
 
 
@@ -43,7 +43,7 @@ class CognitoIdentityPool:
                 request["CustomRoleArn"] = role_arn
             result = self._identity.get_credentials_for_identity(**request)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NotAuthorizedException":
+            if error_code(exc) == "NotAuthorizedException":
                 raise ForbiddenError(
                     "The identity pool refused this user.", code="credentials_refused"
                 ) from exc

@@ -12,7 +12,14 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from gateway.aws import put_new_together, query_all, table, update_existing_together
+from gateway.aws import (
+    batch_get_all,
+    error_code,
+    put_new_together,
+    query_all,
+    table,
+    update_existing_together,
+)
 from gateway.errors import NotFoundError
 
 ACTIVE = "active"
@@ -105,7 +112,7 @@ class ApiKeyRepository:
                 {":revoked": REVOKED, ":at": revoked_at},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 raise NotFoundError("No such API key.", code="api_key_not_found") from exc
             raise
 
@@ -120,7 +127,7 @@ class ApiKeyRepository:
                 ExpressionAttributeValues={":now": used_at, ":since": not_since},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
     def signed_out_at(self, user_id: str) -> int:
@@ -152,15 +159,8 @@ class ApiKeyRepository:
         )
 
     def profiles(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Session items (email, fullname, last_sign_in_at) of up to 100 users, in one BatchGetItem."""
-        if not user_ids:
-            return {}
-        keys = [{"pk": f"USER#{user_id}", "sk": "SESSION"} for user_id in dict.fromkeys(user_ids)]
-        found: dict[str, dict[str, Any]] = {}
-        request = {self._table_name: {"Keys": keys}}
-        while request:
-            response = self._table.meta.client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table_name, []):
-                found[item["pk"].removeprefix("USER#")] = item
-            request = response.get("UnprocessedKeys") or {}
-        return found
+        """Session items (email, fullname, last_sign_in_at) of these users, by user id."""
+        items = batch_get_all(
+            self._table, [{"pk": f"USER#{user_id}", "sk": "SESSION"} for user_id in user_ids]
+        )
+        return {item["pk"].removeprefix("USER#"): item for item in items}

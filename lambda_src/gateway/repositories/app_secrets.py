@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gateway.aws import table
+from gateway.aws import error_code, table
 
 
 class AppSecretRepository:
@@ -26,7 +26,7 @@ class AppSecretRepository:
                 Item={**key, "value": value}, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return bytes(table(self._table_name).get_item(Key=key, ConsistentRead=True)["Item"]["value"])
         return value

@@ -18,13 +18,19 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from gateway.aws import put_new_together, query_all, table, update_existing_together
+from gateway.aws import (
+    batch_get_all,
+    error_code,
+    put_new_together,
+    query_all,
+    table,
+    update_existing_together,
+)
 from gateway.errors import ConflictError, NotFoundError
 
 STORE_PARTITION = "STORE"
 # Essential bots rank above any use count.
 ESSENTIAL_RANK = 10**15
-BATCH_GET_LIMIT = 100
 
 
 class BotChangedError(ConflictError):
@@ -215,7 +221,7 @@ class BotRepository:
         except ClientError as exc:
             if documents is not None:  # nothing points at them: do not leave them behind
                 self._delete_documents(bot.bot_id, bot.knowledge_version)
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise BotChangedError() from exc
             raise
         old_shares = _share_keys(previous) if previous else set()
@@ -237,17 +243,7 @@ class BotRepository:
         return _bot(item) if item else None
 
     def get_many(self, bot_ids: list[str]) -> list[BotItem]:
-        found: list[BotItem] = []
-        unique = list(dict.fromkeys(bot_ids))
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            request = {
-                self._table_name: {"Keys": [_bot_key(b) for b in unique[start : start + BATCH_GET_LIMIT]]}
-            }
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                found.extend(_bot(item) for item in response.get("Responses", {}).get(self._table_name, []))
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        return [_bot(item) for item in batch_get_all(self._table, [_bot_key(b) for b in bot_ids])]
 
     def delete(self, bot: BotItem) -> None:
         self._table.delete_item(Key=_bot_key(bot.bot_id))
@@ -257,23 +253,21 @@ class BotRepository:
         self._delete_documents(bot.bot_id, bot.knowledge_version)
 
     def documents(self, bot_id: str, knowledge_version: str) -> list[tuple[str, str]]:
-        items = query_all(
-            self._table,
-            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
-            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
-        )
-        return [(item["name"], item["text"]) for item in items]
+        return [(item["name"], item["text"]) for item in self._document_items(bot_id, knowledge_version)]
 
     def _delete_documents(self, bot_id: str, knowledge_version: str) -> None:
-        items = query_all(
-            self._table,
-            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
-            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
-            ProjectionExpression="pk, sk",
-        )
+        items = self._document_items(bot_id, knowledge_version, ProjectionExpression="pk, sk")
         with self._table.batch_writer() as batch:
             for item in items:
                 batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def _document_items(self, bot_id: str, knowledge_version: str, **query: Any) -> list[dict[str, Any]]:
+        return query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
+            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
+            **query,
+        )
 
     def list_for_owner(self, owner_id: str) -> list[BotItem]:
         items = query_all(
@@ -333,7 +327,7 @@ class BotRepository:
                 ExpressionAttributeValues={":one": 1},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
     def set_published(self, bot_id: str, published: bool, at: str) -> None:
@@ -429,7 +423,7 @@ class BotRepository:
                 {":revoked": "revoked", ":at": revoked_at},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":  # deleted meanwhile
+            if error_code(exc) == "TransactionCanceledException":  # deleted meanwhile
                 raise NotFoundError("No such API key.", code="api_key_not_found") from exc
             raise
         return replace(key, state="revoked", revoked_at=revoked_at)

@@ -17,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from gateway.aws import table
+from gateway.aws import batch_get_all, table
 
 _SERIALIZER = TypeSerializer()
 WINDOW_TTL = {"MINUTE": timedelta(minutes=5), "DAY": timedelta(days=3), "MONTH": timedelta(days=62)}
@@ -102,10 +102,8 @@ class LimitRepository:
             {"pk": f"LIMIT#{user_id}", "sk": sort_key}
             for sort_key in (windows.minute, windows.day, windows.month)
         ]
-        response = table(self.table_name).meta.client.batch_get_item(
-            RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}}
-        )
-        found = {item["sk"]: item for item in response.get("Responses", {}).get(self.table_name, [])}
+        # Every key read, unprocessed ones retried: a key left out would read as zero use.
+        found = {item["sk"]: item for item in batch_get_all(table(self.table_name), keys, consistent=True)}
         counters = ("requests", "tokens", "cost_micros")
         return {
             key["sk"]: {name: int(found.get(key["sk"], {}).get(name, 0)) for name in counters} for key in keys

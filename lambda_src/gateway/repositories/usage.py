@@ -18,7 +18,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import client, query_all, table
+from gateway.aws import client, error_code, query_all, table
 from gateway.errors import ConflictError
 
 _SERIALIZER = TypeSerializer()
@@ -146,7 +146,7 @@ class UsageRepository:
         try:
             client("dynamodb").transact_write_items(TransactItems=[put, *(extra_items or [])])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = exc.response.get("CancellationReasons", [])
             failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
@@ -242,7 +242,7 @@ class UsageRepository:
         try:
             client("dynamodb").transact_write_items(TransactItems=[*items, *(extra_items or [])])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 return False
             raise
         return True
