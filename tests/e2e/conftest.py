@@ -1,7 +1,8 @@
 """End-to-end: a local stack of its own (own port and state dir), real HTTP through its API Gateway.
 
 The session starts the local AWS target, applies terraform/envs/local with the same dist/lambda.zip that
-`make deploy` ships, and stops what it started, even when tests fail. Set E2E_LOCAL_AWS_PORT to move it.
+`make deploy` ships, and stops what it started, even when tests fail. Set E2E_LOCAL_AWS_PORT and
+E2E_LOCAL_AWS_DIR to run two e2e stacks side by side.
 """
 
 import json
@@ -16,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("E2E_LOCAL_AWS_PORT", "4599"))
-STATE_DIR = REPO / ".local" / "e2e"
+STATE_DIR = Path(os.environ.get("E2E_LOCAL_AWS_DIR", REPO / ".local" / "e2e"))
 ENDPOINT = f"http://127.0.0.1:{PORT}"
 
 
