@@ -65,9 +65,10 @@ deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=
 	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
 
 .PHONY: admin
-admin: venv ## promote (or create) the first admin: make admin EMAIL=you@example.com ENV=local|dev|prod
-	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [ENV=local|dev|prod]"; exit 2; }
-	$(PY) scripts/make_admin.py --email "$(EMAIL)" --env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
+admin: venv ## first admin, signed in at once with an API key: make admin EMAIL=you@example.com [NAME=...] ENV=local|dev|prod
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [NAME='Ada Lovelace'] [ENV=local|dev|prod]"; exit 2; }
+	TF="$(TF)" $(PY) scripts/make_admin.py --email "$(EMAIL)" --name "$(NAME)" \
+		--env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
 
 .PHONY: bench
 bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge
