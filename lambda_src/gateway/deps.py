@@ -169,6 +169,7 @@ def _bot_service() -> BotService:
         ),
         page_tokens.get(),
         retrieved_passages=settings.bot_retrieved_passages,
+        allowed_knowledge_bases=settings.knowledge_base_ids,
     )
 
 

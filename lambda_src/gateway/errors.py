@@ -99,6 +99,17 @@ _STATUS_CODES = {
 }
 
 
+# On the OpenAI-compatible routes (/v1) errors also carry OpenAI's `type`, which its clients read.
+OPENAI_PATH_PREFIX = "/v1"
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def openai_error_type(status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    return _OPENAI_TYPES.get(status, "invalid_request_error")
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -120,6 +131,9 @@ def _respond(
     request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
     request.scope.setdefault("state", {})[ERROR_CODE_STATE_KEY] = body["error"]["code"]
+    path = request.url.path
+    if path == OPENAI_PATH_PREFIX or path.startswith(f"{OPENAI_PATH_PREFIX}/"):
+        body["error"]["type"] = openai_error_type(status)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -1,5 +1,6 @@
 """The one settings object, read from `GATEWAY_*` environment variables once per process."""
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -10,6 +11,11 @@ GROUP_ADMIN = "Admin"
 GROUP_CREATING_BOT_ALLOWED = "CreatingBotAllowed"
 GROUP_PUBLISH_ALLOWED = "PublishAllowed"
 KNOWN_GROUPS = (GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED)
+
+_CORS_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:([0-9]{1,5}|\*))?")
+# Bedrock Knowledge Base ids are 10 letters and digits (the allow-list, bots and Retrieve check them).
+KNOWLEDGE_BASE_ID_PATTERN = r"^[0-9a-zA-Z]{10}$"
+KNOWLEDGE_BASE_ID_RE = re.compile(KNOWLEDGE_BASE_ID_PATTERN)
 
 
 class Limits(BaseModel):
@@ -88,6 +94,12 @@ class Settings(BaseSettings):
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]
 
+    # Browser origins allowed by CORS: exact origins ("https://app.example.com"), "http://localhost:*" (any
+    # port of that scheme and host), or ["*"] (any origin). Empty: no cross-origin browser access.
+    cors_allowed_origins: list[str] = []
+    # Bedrock Knowledge Bases a bot may use (the function's role may Retrieve from these only).
+    knowledge_base_ids: list[str] = []
+
     @field_validator("aws_endpoint_url", "jwks_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -109,6 +121,24 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown groups {unknown}; known: {list(KNOWN_GROUPS)}")
         return groups
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _cors_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _CORS_ORIGIN.fullmatch(origin):
+                raise ValueError(f'{origin!r} is not "*" nor scheme://host[:port], where port may be *')
+        if "*" in origins and len(origins) > 1:
+            raise ValueError('"*" cannot be combined with other origins')
+        return origins
+
+    @field_validator("knowledge_base_ids")
+    @classmethod
+    def _knowledge_base_ids(cls, ids: list[str]) -> list[str]:
+        malformed = [kb_id for kb_id in ids if not KNOWLEDGE_BASE_ID_RE.fullmatch(kb_id)]
+        if malformed:
+            raise ValueError(f"knowledge base ids are 10 letters and digits: {malformed}")
+        return ids
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> "Settings":

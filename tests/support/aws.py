@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import boto3
 
+# The one Bedrock Knowledge Base the test stack allows (Terraform's knowledge_base_ids).
+KNOWLEDGE_BASE_ID = "ABCDEFGH12"
 REGION = "us-east-1"
 PASSWORD_POLICY = {
     "MinimumLength": 12,
@@ -42,6 +44,7 @@ class Stack:
             "GATEWAY_USAGE_PLAN_NAME": USAGE_PLAN_NAME,
             "GATEWAY_IDENTITY_POOL_ID": self.identity_pool_id,
             "GATEWAY_AUTO_JOIN_GROUPS": json.dumps(["CreatingBotAllowed"]),
+            "GATEWAY_KNOWLEDGE_BASE_IDS": json.dumps([KNOWLEDGE_BASE_ID]),
         }
         env.update({f"GATEWAY_TABLE_{name.upper()}": f"gateway-test-{name}" for name in TABLES})
         return env

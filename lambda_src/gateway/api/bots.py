@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway import deps
 from gateway.auth.dependencies import BotCreator, CurrentUser
 from gateway.auth.principal import Principal
-from gateway.providers.knowledge_bases import KNOWLEDGE_BASE_ID_PATTERN
 from gateway.repositories.bots import BotItem
 from gateway.services.audit import Audit
 from gateway.services.bots import BotDraft, BotService, manages
 from gateway.services.knowledge import Document
+from gateway.settings import KNOWLEDGE_BASE_ID_PATTERN
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 Bots = Annotated[BotService, Depends(deps.bot_service)]

@@ -1,6 +1,7 @@
 """Amazon Bedrock: the model catalog, InvokeModel and Converse, with Bedrock's errors made domain errors."""
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 
 from gateway.aws import client
 from gateway.domain import TokenUsage
-from gateway.errors import AppError, UpstreamError, UpstreamTimeoutError
+from gateway.errors import AppError, ForbiddenError, UpstreamError, UpstreamTimeoutError
+
+logger = logging.getLogger(__name__)
 
 
 class ModelError(UpstreamError):
@@ -28,6 +31,20 @@ class ModelNotFoundError(AppError):
     status_code = 404
     code = "model_not_found"
     message = "No such model."
+
+
+class ModelAccessDeniedError(ForbiddenError):
+    code = "model_access_denied"
+    message = "Bedrock refused access to the model."
+
+
+def model_access_hint(model_id: str) -> str:
+    return (
+        f"Bedrock refused access to model {model_id}. Model access must be enabled once per AWS account and "
+        "region, on the Amazon Bedrock console's Model access page, by someone allowed to do it (third-party "
+        "models need an AWS Marketplace subscription, Anthropic models a one-time use-case form); the "
+        "gateway's role must also be allowed to invoke the model. Ask your gateway's administrators."
+    )
 
 
 @dataclass(frozen=True)
@@ -55,11 +72,23 @@ class Conversation:
     latency_ms: int
 
 
-def _model_error(exc: ClientError) -> AppError:
+def _model_error(exc: ClientError, model_id: str | None = None) -> AppError:
     error = exc.response.get("Error", {})
     code, message = error.get("Code", "Unknown"), error.get("Message", "")
     if code == "ResourceNotFoundException":
         return ModelNotFoundError()
+    if code == "AccessDeniedException":
+        # Bedrock's message names the function's role and account: it goes to the log, not to the caller.
+        logger.warning("Bedrock access denied", extra={"model_id": model_id, "bedrock_message": message})
+        if model_id is None:  # the catalog: the role lacks a grant, which no caller can fix
+            return ModelError(
+                "The gateway may not list Bedrock's models (its role needs bedrock:ListFoundationModels).",
+                code="model_catalog_access_denied",
+                details={"bedrock_error": code},
+            )
+        return ModelAccessDeniedError(
+            model_access_hint(model_id), details={"model_id": model_id, "bedrock_error": code}
+        )
     # Bedrock's own code and message tell the caller what to fix; nothing else of the exception leaves.
     return ModelError(f"Bedrock answered {code}: {message}".strip(), details={"bedrock_error": code})
 
@@ -118,7 +147,7 @@ class BedrockModels:
             )
             raw = response["body"].read().decode("utf-8", errors="replace")
         except ClientError as exc:
-            raise _model_error(exc) from exc
+            raise _model_error(exc, model_id) from exc
         except (ReadTimeoutError, ConnectTimeoutError) as exc:
             raise ModelTimeoutError() from exc
         latency_ms = int((time.perf_counter() - started) * 1000)
@@ -145,7 +174,7 @@ class BedrockModels:
         try:
             response = client("bedrock-runtime").converse(**request)
         except ClientError as exc:
-            raise _model_error(exc) from exc
+            raise _model_error(exc, model_id) from exc
         except (ReadTimeoutError, ConnectTimeoutError) as exc:
             raise ModelTimeoutError() from exc
         latency_ms = int((time.perf_counter() - started) * 1000)

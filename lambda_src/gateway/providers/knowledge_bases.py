@@ -1,7 +1,6 @@
 """Amazon Bedrock Knowledge Bases: Retrieve, for bots whose knowledge lives in AWS, with errors made domain
 errors."""
 
-import re
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
@@ -17,10 +16,7 @@ from gateway.errors import (
     UpstreamTimeoutError,
 )
 from gateway.services.knowledge import Passage
-
-# Bedrock Knowledge Base ids are 10 letters and digits; callers validate a bot's setting with this.
-KNOWLEDGE_BASE_ID_PATTERN = r"^[0-9a-zA-Z]{10}$"
-_KNOWLEDGE_BASE_ID = re.compile(KNOWLEDGE_BASE_ID_PATTERN)
+from gateway.settings import KNOWLEDGE_BASE_ID_RE
 
 # Retrieve's own bounds (numberOfResults 1..100, query text up to 20,000 characters).
 MAX_RESULTS = 100
@@ -75,7 +71,8 @@ def _knowledge_base_error(exc: ClientError, knowledge_base_id: str) -> AppError:
         )
     if code == "AccessDeniedException":
         return ForbiddenError(
-            f"The gateway is not allowed to read knowledge base {knowledge_base_id}.",
+            f"The gateway is not allowed to read knowledge base {knowledge_base_id}: its role may Retrieve "
+            "only from the knowledge bases in Terraform's knowledge_base_ids, in its own account and region.",
             code="knowledge_base_access_denied",
             details=details,
         )
@@ -102,7 +99,7 @@ def _knowledge_base_error(exc: ClientError, knowledge_base_id: str) -> AppError:
 class BedrockKnowledgeBases:
     def retrieve(self, knowledge_base_id: str, query: str, limit: int) -> list[Passage]:
         """The limit passages Bedrock ranks best for the query, in its order, each with its source."""
-        if not _KNOWLEDGE_BASE_ID.match(knowledge_base_id):
+        if not KNOWLEDGE_BASE_ID_RE.match(knowledge_base_id):
             raise BadRequestError(
                 "A knowledge base id is 10 letters and digits.",
                 code="knowledge_base_invalid",

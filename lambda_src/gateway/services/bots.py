@@ -5,6 +5,7 @@ with everyone, or partially with them (by user or one of their groups). Only the
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -46,6 +47,11 @@ class BotNotFoundError(NotFoundError):
 class NotBotOwnerError(ForbiddenError):
     code = "not_bot_owner"
     message = "Only the bot's owner may do this."
+
+
+class KnowledgeBaseNotAllowedError(BadRequestError):
+    code = "knowledge_base_not_allowed"
+    message = "This knowledge base is not allowed."
 
 
 class Member(Protocol):
@@ -115,6 +121,7 @@ class BotService:
         knowledge_limits: KnowledgeLimits,
         page_tokens: PageTokens,
         retrieved_passages: int,
+        allowed_knowledge_bases: Sequence[str],
     ) -> None:
         self._repository = repository
         self._models = models
@@ -124,6 +131,8 @@ class BotService:
         self._knowledge_limits = knowledge_limits
         self._page_tokens = page_tokens
         self._retrieved_passages = retrieved_passages
+        # The function's role may Retrieve from these only (Terraform's knowledge_base_ids).
+        self._allowed_knowledge_bases = tuple(allowed_knowledge_bases)
 
     # -- owner's operations ------------------------------------------------------------------------------
 
@@ -133,6 +142,7 @@ class BotService:
         self._models.check(draft.model_id, owner.groups)
         documents = draft.documents or []
         self._check_knowledge(documents, bool(documents), draft.knowledge_base_id)
+        self._check_knowledge_base_allowed(draft.knowledge_base_id)
         scope = draft.shared_scope or "private"
         now = iso(utcnow())
         bot = BotItem(
@@ -182,6 +192,9 @@ class BotService:
             changes["documents"] = _summaries(documents)
             changes["knowledge_version"] = sortable_id()
         if "knowledge_base_id" in fields:
+            # Only a newly named knowledge base is checked: the owner can still edit a bot whose base was
+            # delisted (its chats fail until the base is changed or removed).
+            self._check_knowledge_base_allowed(draft.knowledge_base_id)
             changes["knowledge_base_id"] = draft.knowledge_base_id
         self._check_knowledge(
             documents,
@@ -257,6 +270,7 @@ class BotService:
     def prompt(self, bot: BotItem, question: str) -> BotPrompt:
         """The bot's instruction and parameters, and the question with the most relevant knowledge."""
         if bot.knowledge_base_id:
+            self._check_knowledge_base_allowed(bot.knowledge_base_id)
             passages = self._knowledge_bases.retrieve(
                 bot.knowledge_base_id, question, self._retrieved_passages
             )
@@ -298,6 +312,16 @@ class BotService:
             )
         if new_documents is not None:
             validate_documents(new_documents, self._knowledge_limits)
+
+    def _check_knowledge_base_allowed(self, knowledge_base_id: str | None) -> None:
+        allowed = self._allowed_knowledge_bases
+        if knowledge_base_id and knowledge_base_id not in allowed:
+            listed = f"allowed: {', '.join(allowed)}" if allowed else "none is allowed"
+            raise KnowledgeBaseNotAllowedError(
+                f"Knowledge base {knowledge_base_id} is not one this gateway may read ({listed}); its "
+                "administrators list them in Terraform's knowledge_base_ids.",
+                details={"knowledge_base_id": knowledge_base_id, "allowed_knowledge_base_ids": list(allowed)},
+            )
 
     def _resolve_users(self, users: list[str], owner_id: str) -> tuple[SharedUser, ...]:
         """Emails or user ids, as the owner knows their colleagues, kept as user ids (and emails to show)."""

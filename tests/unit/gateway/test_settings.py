@@ -33,12 +33,36 @@ def test_lists_come_from_json_and_domains_are_lowercased(monkeypatch):
         ("GATEWAY_REGION", "mars"),
         ("GATEWAY_AWS_ENDPOINT_URL", "localhost:4566"),
         ("GATEWAY_ENVIRONMENT", "staging"),
+        ("GATEWAY_CORS_ALLOWED_ORIGINS", '["localhost:3000"]'),
+        ("GATEWAY_CORS_ALLOWED_ORIGINS", '["https://app.example.com/"]'),
+        ("GATEWAY_CORS_ALLOWED_ORIGINS", '["https://*.example.com"]'),
+        ("GATEWAY_CORS_ALLOWED_ORIGINS", '["*", "https://app.example.com"]'),
+        ("GATEWAY_KNOWLEDGE_BASE_IDS", '["KB1"]'),
+        ("GATEWAY_KNOWLEDGE_BASE_IDS", '["ABCDEFGH12", "ABCDEFGH12X"]'),
     ],
 )
 def test_bad_values_are_refused_at_start(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_cors_origins_and_knowledge_bases_come_from_json_lists(monkeypatch):
+    assert (Settings().cors_allowed_origins, Settings().knowledge_base_ids) == ([], [])
+    monkeypatch.setenv(
+        "GATEWAY_CORS_ALLOWED_ORIGINS",
+        '["http://localhost:*", "http://127.0.0.1:*", "https://app.example.com"]',
+    )
+    monkeypatch.setenv("GATEWAY_KNOWLEDGE_BASE_IDS", '["LOCALKB001", "ABCDEFGH12"]')
+    settings = Settings()
+    assert settings.cors_allowed_origins == [
+        "http://localhost:*",
+        "http://127.0.0.1:*",
+        "https://app.example.com",
+    ]
+    assert settings.knowledge_base_ids == ["LOCALKB001", "ABCDEFGH12"]
+    monkeypatch.setenv("GATEWAY_CORS_ALLOWED_ORIGINS", '["*"]')
+    assert Settings().cors_allowed_origins == ["*"]
 
 
 def test_production_refuses_an_endpoint_override(monkeypatch):

@@ -181,6 +181,28 @@ def test_bedrock_errors_are_502_with_bedrocks_code_and_counted_as_errors(api, be
     assert (int(day["requests"]), int(day["errors"]), int(day["input_tokens"])) == (1, 1, 0)
 
 
+def test_a_model_not_enabled_is_403_model_access_denied_and_counted_as_an_error(api, bedrock):
+    headers, registration, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.runtime.add_client_error(
+        "invoke_model",
+        service_error_code="AccessDeniedException",
+        service_message="You don't have access to the model with the specified model ID.",
+        http_status_code=403,
+    )
+    shape = SHAPES["anthropic-messages"]
+    response = api.post(
+        "/bedrock", headers=headers, json={"modelId": shape.model_id, "inferenceParameters": shape.request}
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "model_access_denied"
+    assert shape.model_id in error["message"]
+    assert "Model access" in error["message"]
+    day = _total(_rollups(registration["user_id"]))
+    assert (int(day["requests"]), int(day["errors"])) == (1, 1)
+
+
 def test_a_slow_model_is_504(api, bedrock, monkeypatch):
     headers, _, _ = signed_up(api)
     bedrock.catalog()

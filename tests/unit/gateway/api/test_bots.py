@@ -307,3 +307,61 @@ def test_a_knowledge_base_bot_retrieves_from_bedrock(api, bedrock, monkeypatch):
     assert response.status_code == 200, response.text
     assert response.json()["reply"]["sources"] == ["s3://docs/handbook.pdf"]
     assert "25 vacation days" in bedrock.calls[-1][1]["messages"][-1]["content"][0]["text"]
+
+
+def test_only_the_allowed_knowledge_bases_can_be_named(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    refused = api.post(
+        "/bots",
+        headers=headers,
+        json={"title": "t", "model_id": HAIKU, "knowledge": {"knowledge_base_id": "OTHERKB123"}},
+    )
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "knowledge_base_not_allowed"
+    assert "OTHERKB123" in error["message"]
+    assert "allowed: ABCDEFGH12" in error["message"]
+    assert api.get("/bots", headers=headers).json()["mine"] == []
+
+    bot = _bot(api, bedrock, headers, knowledge={"knowledge_base_id": "ABCDEFGH12"})
+    moved = api.patch(
+        f"/bots/{bot['bot_id']}", headers=headers, json={"knowledge": {"knowledge_base_id": "OTHERKB123"}}
+    )
+    assert (moved.status_code, moved.json()["error"]["code"]) == (400, "knowledge_base_not_allowed")
+    assert api.get(f"/bots/{bot['bot_id']}", headers=headers).json()["knowledge"]["knowledge_base_id"] == (
+        "ABCDEFGH12"
+    )
+
+
+def test_a_bot_whose_knowledge_base_was_delisted_fails_clearly_at_chat_time(api, bedrock, monkeypatch):
+    import gateway.providers.knowledge_bases as knowledge_bases
+    from gateway import deps
+    from gateway.aws import client
+    from gateway.settings import get_settings
+
+    agent_runtime = client("bedrock-agent-runtime")
+    monkeypatch.setattr(knowledge_bases, "client", lambda service: agent_runtime)
+    headers, _, _ = signed_up(api)
+    bot = _bot(api, bedrock, headers, knowledge={"knowledge_base_id": "ABCDEFGH12"})
+
+    # The administrators take it off Terraform's knowledge_base_ids; the function restarts with the new list.
+    monkeypatch.setenv("GATEWAY_KNOWLEDGE_BASE_IDS", "[]")
+    get_settings.cache_clear()
+    deps.reset()
+    with Stubber(agent_runtime) as stub:  # no answer queued: a Retrieve would fail the test
+        _, response = _chat(api, bedrock, headers, bot["bot_id"], "How many vacation days?")
+        stub.assert_no_pending_responses()
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "knowledge_base_not_allowed"
+    assert "none is allowed" in error["message"]
+
+    # Its owner can still edit it, and drop the knowledge base.
+    renamed = api.patch(f"/bots/{bot['bot_id']}", headers=headers, json={"title": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    cleared = api.patch(
+        f"/bots/{bot['bot_id']}", headers=headers, json={"knowledge": {"knowledge_base_id": None}}
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["knowledge"]["knowledge_base_id"] is None

@@ -83,3 +83,36 @@ def test_conversation_must_start_with_the_user(api, bedrock):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_messages"
+
+
+def test_a_model_not_enabled_is_an_openai_permission_error(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.runtime.add_client_error(
+        "converse",
+        service_error_code="AccessDeniedException",
+        service_message="You don't have access to the model with the specified model ID.",
+        http_status_code=403,
+    )
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={"model": HAIKU, "messages": [{"role": "user", "content": "Hello"}]},
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("permission_error", "model_access_denied")
+    assert HAIKU in error["message"]
+
+
+def test_v1_errors_carry_openais_type_and_other_routes_do_not(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    invalid = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={"model": HAIKU, "messages": [{"role": "assistant", "content": "Hi"}]},
+    )
+    assert (invalid.status_code, invalid.json()["error"]["type"]) == (400, "invalid_request_error")
+    assert api.get("/v1/models").json()["error"]["type"] == "permission_error"
+    assert "type" not in api.get("/no-such-route").json()["error"]

@@ -1,6 +1,13 @@
+import pytest
 from botocore.exceptions import ClientError
 
-from gateway.providers.bedrock import BedrockModels, ModelError, ModelNotFoundError, _model_error
+from gateway.providers.bedrock import (
+    BedrockModels,
+    ModelAccessDeniedError,
+    ModelError,
+    ModelNotFoundError,
+    _model_error,
+)
 from tests.support.bedrock import catalog_response
 
 
@@ -38,3 +45,46 @@ def test_bedrock_errors_keep_their_code_and_message_only():
     assert error.message == "Bedrock answered ValidationException: Malformed input request"
     assert error.details == {"bedrock_error": "ValidationException"}
     assert isinstance(_model_error(_client_error("ResourceNotFoundException")), ModelNotFoundError)
+
+
+DENIED = "User: arn:aws:sts::123456789012:assumed-role/gateway-fn/x is not authorized to perform this action"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+LLAMA = "meta.llama3-8b-instruct-v1:0"
+
+
+def test_access_denied_on_a_model_is_403_with_the_enablement_hint():
+    error = _model_error(_client_error("AccessDeniedException", DENIED), HAIKU)
+    assert isinstance(error, ModelAccessDeniedError)
+    assert (error.status_code, error.code) == (403, "model_access_denied")
+    assert HAIKU in error.message
+    assert "Model access" in error.message
+    assert "Marketplace" in error.message
+    assert "use-case form" in error.message
+    # Bedrock's message names the role and the account: the caller does not see it.
+    assert "123456789012" not in error.message
+    assert error.details == {"model_id": HAIKU, "bedrock_error": "AccessDeniedException"}
+
+
+def test_access_denied_on_the_catalog_is_the_gateways_own_problem():
+    error = _model_error(_client_error("AccessDeniedException", DENIED))
+    assert (error.status_code, error.code) == (502, "model_catalog_access_denied")
+    assert "bedrock:ListFoundationModels" in error.message
+    assert "123456789012" not in error.message
+
+
+@pytest.mark.parametrize("operation", ["invoke", "converse"])
+def test_invoke_and_converse_name_the_model_they_were_refused(bedrock, operation):
+    models = BedrockModels(catalog_ttl_seconds=300)
+    bedrock.runtime.add_client_error(
+        "invoke_model" if operation == "invoke" else "converse",
+        service_error_code="AccessDeniedException",
+        service_message=DENIED,
+        http_status_code=403,
+    )
+    call = {
+        "invoke": lambda: models.invoke(LLAMA, {"prompt": "hi"}),
+        "converse": lambda: models.converse(LLAMA, [{"role": "user", "content": [{"text": "hi"}]}]),
+    }[operation]
+    with pytest.raises(ModelAccessDeniedError) as refused:
+        call()
+    assert LLAMA in refused.value.message

@@ -13,8 +13,9 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from gateway.providers.knowledge_bases import KNOWLEDGE_BASE_ID_PATTERN, BedrockKnowledgeBases
+from gateway.providers.knowledge_bases import BedrockKnowledgeBases
 from gateway.services.knowledge import Passage
+from gateway.settings import KNOWLEDGE_BASE_ID_PATTERN
 
 KB_ID = "ABCDEFGH12"
 
