@@ -1,6 +1,7 @@
 """Wires the plugin into a starting LocalStack (entry point `localstack.hooks.on_infra_start`) and stops the
 Lambda workers when it shuts down. The services and the Lambda executor are plugins of their own (see
-pyproject.toml); this covers what has no plugin namespace: an HTTP route and a request-chain handler.
+pyproject.toml); this covers what has no plugin namespace: an HTTP route, a request-chain handler and the
+headers of gateway responses.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ def register() -> None:
     from localstack.services.apigateway.next_gen.execute_api import handlers
     from localstack.services.edge import ROUTER
 
-    from .apigw.handlers import CognitoAuthorizerAndUsagePlans
+    from .apigw.handlers import CognitoAuthorizerAndUsagePlans, apply_gateway_response_headers
     from .cognito.jwks import ROUTE, serve_jwks
 
     ROUTER.add(ROUTE, serve_jwks)
     if os.environ.get("GATEWAY_LOCALSTACK_APIGW", "1") == "1":
         handlers.preprocess_request.append(CognitoAuthorizerAndUsagePlans())
-    LOG.info("gateway_localstack: Cognito JWKS route and REST API authorizer/usage plans registered")
+        apply_gateway_response_headers(handlers.gateway_exception_handler)
+    LOG.info(
+        "gateway_localstack: Cognito JWKS route and REST API authorizer/usage plans/gateway response headers "
+        "registered"
+    )
 
 
 @hooks.on_infra_shutdown()

@@ -1,29 +1,27 @@
 ################################################################################
-# CORS: OPTIONS on every resource (MOCK) and CORS headers on API Gateway's own errors.
-# Responses of the Lambda function carry their own CORS headers (the application sets them).
+# CORS
+#
+# Preflights: OPTIONS on every resource goes to the Lambda function (AWS_PROXY) with neither authorizer nor API
+# key, since browsers send no credentials on a preflight. The application answers them, and every other answer,
+# from the same allow-list (GATEWAY_CORS_ALLOWED_ORIGINS, from cors_allowed_origins), including the port
+# wildcard of "http://localhost:*", which a MOCK integration's mapping template cannot match portably. A
+# preflight costs one short invocation; browsers cache its answer (Access-Control-Max-Age).
+#
+# API Gateway's own refusals never reach the function (authorizer 401, missing or invalid API key 403, usage plan
+# 429, ...): the gateway responses below give them CORS headers so a page can read why it was refused. With
+# one exact origin (or "*") that value is sent as is; with several or a port wildcard the request's Origin is
+# echoed, since a gateway response cannot test it against the list. Echoing lets any page read these refusals'
+# bodies ({"message": "Unauthorized"}); they hold no data, credentials are never allowed, and a preflight from
+# an unlisted origin is refused by the application, so no token or key is ever sent from one.
 ################################################################################
 
 locals {
-  cors_any_origin     = contains(var.cors_allowed_origins, "*")
-  cors_default_origin = var.cors_allowed_origins[0]
-  cors_allowed_header = join(",", var.cors_allowed_headers)
-  cors_allowed_method = "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
+  cors_single_origin = length(var.cors_allowed_origins) == 1 && !endswith(var.cors_allowed_origins[0], ":*")
 
-  # With a list of origins, echo the request's Origin when it is in the list; else answer the first origin.
-  cors_origin_template = local.cors_any_origin ? "" : join("\n", [
-    "#set($origin = $input.params().header.get(\"Origin\"))",
-    "#if(\"$!origin\" == \"\")#set($origin = $input.params().header.get(\"origin\"))#end",
-    "#if(${join(" || ", [for o in var.cors_allowed_origins : "\"$!origin\" == \"${o}\""])})",
-    "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)",
-    "#end",
-  ])
-
-  cors_response_headers = {
-    "Access-Control-Allow-Headers" = "'${local.cors_allowed_header}'"
-    "Access-Control-Allow-Methods" = "'${local.cors_allowed_method}'"
-    "Access-Control-Allow-Origin"  = "'${local.cors_default_origin}'"
-    "Access-Control-Max-Age"       = "'600'"
-    "Vary"                         = "'Origin'"
+  cors_gateway_response_headers = {
+    "Access-Control-Allow-Origin"   = local.cors_single_origin ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
+    "Access-Control-Expose-Headers" = "'X-Request-Id,Retry-After'"
+    "Vary"                          = "'Origin'"
   }
 }
 
@@ -35,49 +33,19 @@ resource "aws_api_gateway_method" "options" {
   http_method      = "OPTIONS"
   authorization    = "NONE"
   api_key_required = false
+
+  request_parameters = each.value.proxy ? { "method.request.path.proxy" = true } : {}
 }
 
 resource "aws_api_gateway_integration" "options" {
   for_each = local.routes
 
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = each.value.resource_id
-  http_method = aws_api_gateway_method.options[each.key].http_method
-  type        = "MOCK"
-
-  request_templates = {
-    "application/json" = jsonencode({ statusCode = 200 })
-  }
-}
-
-resource "aws_api_gateway_method_response" "options" {
-  for_each = local.routes
-
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = each.value.resource_id
-  http_method = aws_api_gateway_method.options[each.key].http_method
-  status_code = "200"
-
-  response_parameters = { for header in keys(local.cors_response_headers) : "method.response.header.${header}" => true }
-
-  response_models = {
-    "application/json" = "Empty"
-  }
-}
-
-resource "aws_api_gateway_integration_response" "options" {
-  for_each = local.routes
-
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = each.value.resource_id
-  http_method = aws_api_gateway_method.options[each.key].http_method
-  status_code = aws_api_gateway_method_response.options[each.key].status_code
-
-  response_parameters = { for header, value in local.cors_response_headers : "method.response.header.${header}" => value }
-
-  response_templates = local.cors_any_origin ? {} : { "application/json" = local.cors_origin_template }
-
-  depends_on = [aws_api_gateway_integration.options]
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = each.value.resource_id
+  http_method             = aws_api_gateway_method.options[each.key].http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = var.lambda_invoke_arn
 }
 
 resource "aws_api_gateway_gateway_response" "cors" {
@@ -86,7 +54,7 @@ resource "aws_api_gateway_gateway_response" "cors" {
   rest_api_id   = aws_api_gateway_rest_api.this.id
   response_type = each.key
 
-  response_parameters = { for header, value in local.cors_response_headers : "gatewayresponse.header.${header}" => value }
+  response_parameters = { for header, value in local.cors_gateway_response_headers : "gatewayresponse.header.${header}" => value }
 
   response_templates = {
     "application/json" = "{\"message\":$context.error.messageString}"

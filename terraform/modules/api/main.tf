@@ -36,7 +36,7 @@ resource "aws_api_gateway_rest_api" "this" {
 #   /{proxy+}                ANY  Cognito token + API key
 #   /<parent>[/{proxy+}]     ANY  Cognito token + API key (parents of token-only paths: same as the catch-all)
 #   /<parent>/<child>[/{proxy+}]  ANY  Cognito token, no key (token_only_paths, e.g. /me/api-keys)
-# Every resource also answers OPTIONS (CORS preflight, see cors.tf).
+# Every resource also has OPTIONS: no auth, no key, to the function (CORS preflight, see cors.tf).
 ################################################################################
 
 resource "aws_api_gateway_resource" "top" {
@@ -232,11 +232,8 @@ resource "aws_api_gateway_deployment" "this" {
       [for i in aws_api_gateway_integration.this : i.id],
       [for m in aws_api_gateway_method.options : m.id],
       [for i in aws_api_gateway_integration.options : i.id],
-      [for r in aws_api_gateway_method_response.options : r.id],
-      [for r in aws_api_gateway_integration_response.options : r.id],
       [for r in aws_api_gateway_gateway_response.cors : r.id],
-      local.cors_response_headers,
-      local.cors_origin_template,
+      local.cors_gateway_response_headers,
     ]))
   }
 

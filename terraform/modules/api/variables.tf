@@ -107,12 +107,6 @@ variable "cors_allowed_origins" {
   }
 }
 
-variable "cors_allowed_headers" {
-  description = "Request headers allowed by CORS."
-  type        = list(string)
-  default     = ["Content-Type", "Authorization", "X-Api-Key", "X-Amz-Date", "X-Amz-Security-Token", "X-Request-Id"]
-}
-
 ################################################################################
 # Stage, logging and throttling
 ################################################################################

@@ -1,9 +1,12 @@
-"""What LocalStack's community REST API (v1) chain lacks: the COGNITO_USER_POOLS authorizer and usage-plan
-throttle/quota per API key. One handler, appended to the next-gen `preprocess_request` chain (the extension
-point LocalStack's RestApiGateway documents), which runs after routing and before LocalStack's own API key
-validation. The order is AWS's: authorizer (401), then API key (403, LocalStack's ApiKeyValidationHandler,
-called here so the key is known), then usage plan (429). The decisions live in cognito_authorizer.py and
-usage_plans.py; this module only reads the request and the stored API configuration.
+"""What LocalStack's community REST API (v1) chain lacks: the COGNITO_USER_POOLS authorizer, usage-plan
+throttle/quota per API key, and the header mappings of gateway responses. One handler, appended to the
+next-gen `preprocess_request` chain (the extension point LocalStack's RestApiGateway documents), which runs
+after routing and before LocalStack's own API key validation. The order is AWS's: authorizer (401), then API
+key (403, LocalStack's ApiKeyValidationHandler, called here so the key is known), then usage plan (429). The
+decisions live in cognito_authorizer.py, usage_plans.py and gateway_responses.py; this module only reads the
+request and the stored API configuration. Gateway responses: LocalStack's exception handler serializes a
+refusal without its gateway response's `responseParameters`; apply_gateway_response_headers wraps it to add
+them.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from localstack.services.apigateway.next_gen.execute_api.api import (
 )
 from localstack.services.apigateway.next_gen.execute_api.context import RestApiInvocationContext
 from localstack.services.apigateway.next_gen.execute_api.gateway_response import (
+    BaseGatewayException,
     QuotaExceededError,
     ThrottledError,
     UnauthorizedError,
+    get_gateway_response_or_default,
+)
+from localstack.services.apigateway.next_gen.execute_api.handlers.gateway_exception import (
+    GatewayExceptionHandler,
 )
 from localstack.services.apigateway.next_gen.execute_api.moto_helpers import (
     get_usage_plan_keys,
@@ -29,7 +37,7 @@ from localstack.services.apigateway.next_gen.execute_api.moto_helpers import (
 )
 
 from ..cognito.jwks import moto_jwks
-from . import cognito_authorizer
+from . import cognito_authorizer, gateway_responses
 from .usage_plans import Decision, Quota, Throttle, UsagePlanLimiter
 
 LOG = logging.getLogger(__name__)
@@ -98,3 +106,32 @@ class CognitoAuthorizerAndUsagePlans(RestApiGatewayHandler):
             if decision is Decision.QUOTA_EXCEEDED:
                 raise QuotaExceededError("Limit Exceeded")
             return
+
+
+def apply_gateway_response_headers(exception_handler: GatewayExceptionHandler) -> None:
+    """Make LocalStack's serializer of API Gateway's refusals add the headers their gateway response maps."""
+    if getattr(exception_handler, "_gateway_response_headers", False):
+        return
+    build = exception_handler.create_exception_response
+
+    def create_exception_response(exception: BaseGatewayException, context: RestApiInvocationContext):
+        response = build(exception, context)
+        if response is None or context.deployment is None:
+            return response
+        gateway_response = get_gateway_response_or_default(
+            exception.type, context.deployment.rest_api.gateway_responses
+        )
+        request = context.invocation_request or {}
+        request_headers = request.get("headers")
+        headers = gateway_responses.response_headers(
+            gateway_response.get("responseParameters"),
+            lambda name: request_headers.get(name) if request_headers is not None else None,
+            request.get("query_string_parameters") or {},
+            request.get("path_parameters") or {},
+        )
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+
+    exception_handler.create_exception_response = create_exception_response
+    exception_handler._gateway_response_headers = True
