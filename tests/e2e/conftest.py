@@ -11,14 +11,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
+from localstack_client.session import Session as LocalStackSession
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("E2E_LOCAL_AWS_PORT", "4599"))
 STATE_DIR = Path(os.environ.get("E2E_LOCAL_AWS_DIR", REPO / ".local" / "e2e"))
-ENDPOINT = f"http://127.0.0.1:{PORT}"
+LOCAL_AWS_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -28,24 +28,33 @@ class LocalStack:
     up_log: str
 
     def aws(self, service: str):
-        return boto3.client(
-            service,
-            endpoint_url=ENDPOINT,
+        """A boto3 client of the stack's emulator; localstack-client points it at host:port."""
+        return LocalStackSession(
+            localstack_host=f"{LOCAL_AWS_HOST}:{PORT}",
             region_name=self.outputs["region"],
             aws_access_key_id="test",
             aws_secret_access_key="test",
-        )
+        ).client(service)
 
 
-def local_sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {
+def local_env() -> dict[str, str]:
+    """The environment that points the repo's scripts (local.sh, make admin) at this session's stack."""
+    return {
         **os.environ,
+        "LOCAL_AWS_HOST": LOCAL_AWS_HOST,
         "LOCAL_AWS_PORT": str(PORT),
         "LOCAL_AWS_DIR": str(STATE_DIR),
         "LAMBDA_ZIP": str(REPO / "dist" / "lambda.zip"),
     }
+
+
+def local_sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [str(REPO / "scripts" / "local.sh"), *args], env=env, capture_output=True, text=True, check=False
+        [str(REPO / "scripts" / "local.sh"), *args],
+        env=local_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if check and result.returncode != 0:
         pytest.fail(
