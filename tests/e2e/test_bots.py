@@ -160,3 +160,28 @@ def test_the_function_may_manage_only_this_apis_keys_and_plans(stack):
         assert all(stack.outputs["usage_plan_id"] in r or r.endswith("/usageplans") for r in resources), (
             statement
         )
+
+
+def test_only_the_knowledge_bases_terraform_lists_can_be_named(http):
+    # terraform/envs/local allows LOCALKB001 only (knowledge_base_ids).
+    owner = sign_up(http, "e2e-kb-owner@example.com")
+    body = {"title": "Handbook", "model_id": LLAMA}
+    accepted = http.post(
+        "/bots", headers=owner.headers, json={**body, "knowledge": {"knowledge_base_id": "LOCALKB001"}}
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["knowledge"]["knowledge_base_id"] == "LOCALKB001"
+
+    refused = http.post(
+        "/bots", headers=owner.headers, json={**body, "knowledge": {"knowledge_base_id": "OTHERKB002"}}
+    )
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "knowledge_base_not_allowed"
+    assert "LOCALKB001" in error["message"]
+    moved = http.patch(
+        f"/bots/{accepted.json()['bot_id']}",
+        headers=owner.headers,
+        json={"knowledge": {"knowledge_base_id": "OTHERKB002"}},
+    )
+    assert (moved.status_code, moved.json()["error"]["code"]) == (400, "knowledge_base_not_allowed")

@@ -2,7 +2,7 @@
 a token is a whitespace-separated word)."""
 
 import pytest
-from openai import OpenAI
+from openai import OpenAI, PermissionDeniedError
 
 from tests.e2e.conftest import sign_up
 
@@ -101,6 +101,19 @@ def test_a_failing_model_is_502_with_bedrocks_code(http, person):
     assert "ModelErrorException" in response.json()["error"]["message"]
 
 
+def test_a_model_whose_access_is_not_enabled_is_403_model_access_denied(http, person):
+    response = http.post(
+        "/bedrock",
+        headers=person.headers,
+        json={"modelId": LLAMA, "inferenceParameters": {"prompt": "[[bedrock:access-denied]] hi"}},
+    )
+    assert response.status_code == 403, response.text
+    error = response.json()["error"]
+    assert error["code"] == "model_access_denied"
+    assert LLAMA in error["message"]
+    assert "Model access" in error["message"]
+
+
 def test_chat_in_a_conversation(http, person):
     created = http.post("/conversations", headers=person.headers, json={"model_id": HAIKU, "title": "e2e"})
     assert created.status_code == 201, created.text
@@ -136,3 +149,14 @@ def test_the_openai_client_works_with_the_api_key(stack, person):
     assert (
         "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices) == "Echo: streamed"
     )
+
+
+def test_the_openai_client_reads_model_access_denied_as_a_permission_error(stack, person):
+    key = person.registration["api_key"]
+    client = OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key})
+    with pytest.raises(PermissionDeniedError) as refused:
+        client.chat.completions.create(
+            model="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": "[[bedrock:access-denied]]"}]
+        )
+    assert refused.value.code == "model_access_denied"
+    assert refused.value.type == "permission_error"

@@ -11,7 +11,8 @@ Token rule (the echo model): a token is a whitespace-separated word.
 - a max-tokens limit N truncates the reply to its first N words (the stop reason says so).
 
 Test hooks, anywhere in the prompt text: `[[bedrock:sleep=N]]` waits N seconds (at most 300) first, then
-`[[bedrock:throttle]]` raises ThrottlingException (429), `[[bedrock:error]]` ModelErrorException (424).
+`[[bedrock:throttle]]` raises ThrottlingException (429), `[[bedrock:error]]` ModelErrorException (424),
+`[[bedrock:access-denied]]` AccessDeniedException (403, as for a model whose access is not enabled).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ECHO_PREFIX = "Echo: "
 ECHO_WORDS = 24
 MAX_SLEEP_SECONDS = 300.0
 
-_HOOK = re.compile(r"\[\[bedrock:(throttle|error|sleep=(\d+(?:\.\d+)?))\]\]")
+_HOOK = re.compile(r"\[\[bedrock:(throttle|error|access-denied|sleep=(\d+(?:\.\d+)?))\]\]")
 
 
 @dataclass
@@ -83,6 +84,10 @@ def apply_test_hooks(prompt: Prompt, sleep: Callable[[float], None] = time.sleep
     if seconds:
         sleep(min(seconds, MAX_SLEEP_SECONDS))
     names = {name for name, value in hooks if not value}
+    if "access-denied" in names:
+        raise BedrockError(
+            "AccessDeniedException", "You don't have access to the model with the specified model ID.", 403
+        )
     if "throttle" in names:
         raise BedrockError("ThrottlingException", "Too many requests, please wait before trying again.", 429)
     if "error" in names:

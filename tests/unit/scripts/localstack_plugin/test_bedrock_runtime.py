@@ -317,6 +317,12 @@ def test_throttle_hook():
     assert (raised.value.code, raised.value.status) == ("ThrottlingException", 429)
 
 
+def test_access_denied_hook():
+    with pytest.raises(BedrockError) as raised:
+        invoke("meta.llama3-8b-instruct-v1:0", {"prompt": "[[bedrock:access-denied]] hi"})
+    assert (raised.value.code, raised.value.status) == ("AccessDeniedException", 403)
+
+
 def test_error_hook_in_a_system_prompt():
     body = claude3([{"role": "user", "content": "hi"}], system="[[bedrock:error]]")
     with pytest.raises(BedrockError) as raised:
