@@ -78,7 +78,13 @@ def terraform_outputs(env: str) -> dict[str, Any]:
         terraform = os.environ.get("TF") or str(REPO / "scripts" / "terraform.sh")
         try:
             result = subprocess.run(
-                [*terraform.split(), f"-chdir={REPO / 'terraform' / 'envs' / env}", "output", "-json"],
+                [
+                    *terraform.split(),
+                    f"-chdir={REPO / 'terraform' / 'envs' / env}",
+                    "output",
+                    "-no-color",
+                    "-json",
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -86,10 +92,12 @@ def terraform_outputs(env: str) -> dict[str, Any]:
         except OSError as exc:
             raise AdminError(f"cannot run terraform ({terraform}): {exc}") from exc
         if result.returncode != 0:
-            raise AdminError(
-                f"`terraform output` failed for {env} (deployed with `make deploy ENV={env}`?): "
-                f"{result.stderr.strip()}"
-            )
+            if "terraform init" in result.stderr:
+                raise AdminError(
+                    f"terraform/envs/{env} is not initialised here, so its outputs cannot be read: deploy "
+                    f"with `make deploy ENV={env}` (or `terraform init -backend-config=backend.hcl` there)"
+                )
+            raise AdminError(f"`terraform output` failed for {env}: {result.stderr.strip()}")
         try:
             raw = json.loads(result.stdout or "{}")
         except json.JSONDecodeError as exc:

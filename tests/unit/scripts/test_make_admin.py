@@ -260,10 +260,20 @@ def test_an_undeployed_environment_is_a_clear_error(tmp_path, monkeypatch):
         make_admin.terraform_outputs("dev")
 
 
+def test_an_uninitialised_environment_is_a_clear_error(tmp_path, monkeypatch):
+    _fake_terraform(
+        tmp_path, monkeypatch, "echo 'Backend initialization required: run \"terraform init\"' >&2; exit 1"
+    )
+    with pytest.raises(
+        SystemExit, match=r"terraform/envs/dev is not initialised here.*`make deploy ENV=dev`"
+    ):
+        make_admin.terraform_outputs("dev")
+
+
 def test_a_failing_terraform_output_is_a_clear_error(tmp_path, monkeypatch):
     _fake_terraform(tmp_path, monkeypatch, "echo 'Backend initialization required' >&2; exit 1")
     with pytest.raises(
-        SystemExit, match=r"`terraform output` failed for prod .*Backend initialization required"
+        SystemExit, match=r"`terraform output` failed for prod: Backend initialization required"
     ):
         make_admin.terraform_outputs("prod")
 
