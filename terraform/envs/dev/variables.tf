@@ -28,9 +28,33 @@ variable "auto_join_user_groups" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed by CORS."
+  description = "Origins browsers may call the API from: https://host[:port], https://host:* (any port), or [\"*\"] alone."
   type        = list(string)
   default     = ["*"]
+}
+
+variable "knowledge_base_ids" {
+  description = "Ids of the Bedrock Knowledge Bases of the region bots may retrieve from (10 letters or digits each); none by default."
+  type        = list(string)
+  default     = []
+}
+
+variable "ses_email_identity_arn" {
+  description = "Verified SES identity for Cognito's emails (sign-up codes); null = Cognito's default sender, about 50 emails a day, for trials only."
+  type        = string
+  default     = null
+}
+
+variable "email_from_address" {
+  description = "Sender of Cognito's emails through SES (\"noreply@example.com\" or \"Name <noreply@example.com>\"); null = the identity's address."
+  type        = string
+  default     = null
+}
+
+variable "email_reply_to_address" {
+  description = "Reply-To address of Cognito's emails; null = none."
+  type        = string
+  default     = null
 }
 
 variable "usage_plan" {
@@ -67,9 +91,15 @@ variable "log_level" {
 }
 
 variable "manage_account_cloudwatch_role" {
-  description = "Whether this stack sets API Gateway's account-wide CloudWatch role (false when another stack does)."
+  description = "Whether this stack sets API Gateway's account-wide CloudWatch role, one per account and region: prod does by default, dev does not (set true for a dev account of its own)."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "deletion_protection" {
+  description = "Whether the user pool and the tables refuse deletion until this is turned off and applied (off in dev)."
+  type        = bool
+  default     = false
 }
 
 variable "tags" {

@@ -29,4 +29,9 @@ module "stack" {
   auto_join_user_groups = var.auto_join_user_groups
   usage_plan            = var.usage_plan
   log_retention_days    = 7
+
+  # Browsers on this machine, any port (a dev server); one knowledge base id that bots may name, so that the
+  # end-to-end tests see one allowed and one refused.
+  cors_allowed_origins = ["http://localhost:*", "http://127.0.0.1:*"]
+  knowledge_base_ids   = ["LOCALKB001"]
 }

@@ -85,7 +85,7 @@ variable "token_only_paths" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed by CORS; [\"*\"] allows any origin."
+  description = "Origins allowed by CORS: scheme://host[:port], scheme://host:* (any port of the host), or [\"*\"] alone for any."
   type        = list(string)
   default     = ["*"]
 
@@ -96,9 +96,9 @@ variable "cors_allowed_origins" {
 
   validation {
     condition = alltrue([
-      for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))
+      for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:([0-9]{1,5}|\\*))?$", o))
     ])
-    error_message = "Each CORS origin must be \"*\" or scheme://host[:port] without a path."
+    error_message = "Each CORS origin must be \"*\", scheme://host[:port] or scheme://host:* (any port) without a path."
   }
 
   validation {

@@ -40,6 +40,15 @@ variable "tables" {
   }
 }
 
+variable "deletion_protection" {
+  description = <<-EOT
+    Whether the tables refuse deletion (DeletionProtectionEnabled) until this is turned off and applied: on in prod.
+    Set through deletion_protection_override.tf, which only provider >= 4 reads (see terraform/README.md).
+  EOT
+  type        = bool
+  default     = false
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key for server-side encryption; null uses the AWS managed key (aws/dynamodb)."
   type        = string

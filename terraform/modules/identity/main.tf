@@ -32,6 +32,14 @@ resource "aws_cognito_user_pool" "this" {
     }
   }
 
+  # Cognito's own sender (COGNITO_DEFAULT, about 50 emails a day: trials only) unless an SES identity is given.
+  email_configuration {
+    email_sending_account  = var.ses_email_identity_arn == null ? "COGNITO_DEFAULT" : "DEVELOPER"
+    source_arn             = var.ses_email_identity_arn
+    from_email_address     = var.email_from_address
+    reply_to_email_address = var.email_reply_to_address
+  }
+
   # Set explicitly: left to the service default, a second plan against moto's Cognito shows drift.
   account_recovery_setting {
     recovery_mechanism {
@@ -41,6 +49,14 @@ resource "aws_cognito_user_pool" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # Cross-variable check (variable validation may only see its own variable before Terraform 1.9).
+    precondition {
+      condition     = var.ses_email_identity_arn != null || var.email_from_address == null
+      error_message = "email_from_address needs ses_email_identity_arn: Cognito's default sender has a fixed address."
+    }
+  }
 }
 
 ################################################################################

@@ -48,6 +48,56 @@ variable "password_policy" {
   }
 }
 
+variable "deletion_protection" {
+  description = <<-EOT
+    Whether the user pool refuses deletion (DeletionProtection ACTIVE) until this is turned off and applied: on in
+    prod. Set through deletion_protection_override.tf, which only provider >= 4 reads (see terraform/README.md).
+  EOT
+  type        = bool
+  default     = false
+}
+
+variable "ses_email_identity_arn" {
+  description = <<-EOT
+    ARN of a verified Amazon SES identity (an address or a domain) Cognito sends its emails (sign-up codes, password
+    resets) with, e.g. arn:aws:ses:us-east-1:123456789012:identity/example.com. null keeps Cognito's default
+    sender (COGNITO_DEFAULT), capped at about 50 emails a day: for trials only.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.ses_email_identity_arn == null ? true : can(regex(
+      "^arn:aws[a-z-]*:ses:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:identity/[^\\s]+$", var.ses_email_identity_arn
+    ))
+    error_message = "The ses_email_identity_arn must be null or an SES identity ARN (arn:aws:ses:<region>:<account>:identity/<address or domain>)."
+  }
+}
+
+variable "email_from_address" {
+  description = "Sender of Cognito's emails through SES, \"noreply@example.com\" or \"Name <noreply@example.com>\" (the address or its domain must be the SES identity); null = the identity's address."
+  type        = string
+  default     = null
+
+  validation {
+    condition = var.email_from_address == null ? true : can(regex(
+      "^([^<>@\"]+ <[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+)$", var.email_from_address
+    ))
+    error_message = "The email_from_address must be an email address or \"Display Name <address>\"."
+  }
+}
+
+variable "email_reply_to_address" {
+  description = "Reply-To address of Cognito's emails; null = none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.email_reply_to_address == null ? true : can(regex("^[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+$", var.email_reply_to_address))
+    error_message = "The email_reply_to_address must be null or an email address."
+  }
+}
+
 ################################################################################
 # App client
 ################################################################################

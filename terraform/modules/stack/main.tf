@@ -18,9 +18,8 @@ locals {
     }
   }
 
-  # The model gateway: the catalog (no resource-level permissions exist for it), invoking foundation models
-  # directly or through cross-region inference profiles (Converse is authorised as InvokeModel), and bots'
-  # knowledge bases.
+  # The model gateway: the catalog (no resource-level permissions exist for it) and invoking foundation models
+  # directly or through cross-region inference profiles (Converse is authorised as InvokeModel).
   bedrock_policy_statements = {
     BedrockCatalog = {
       effect    = "Allow"
@@ -35,11 +34,18 @@ locals {
         "arn:${data.aws_partition.current.partition}:bedrock:*:*:inference-profile/*",
       ]
     }
-    # Bots may retrieve their knowledge from a Bedrock Knowledge Base of this region (knowledge_base_id).
+  }
+
+  # Bots may retrieve from the listed knowledge bases of this region only; none listed, no statement. The account
+  # is left as *: naming it would need a call to AWS at plan time (aws_caller_identity).
+  knowledge_base_policy_statements = length(var.knowledge_base_ids) == 0 ? {} : {
     BedrockKnowledgeBaseRetrieve = {
-      effect    = "Allow"
-      actions   = ["bedrock:Retrieve"]
-      resources = ["arn:${data.aws_partition.current.partition}:bedrock:${var.region}:*:knowledge-base/*"]
+      effect  = "Allow"
+      actions = ["bedrock:Retrieve"]
+      resources = [
+        for id in var.knowledge_base_ids :
+        "arn:${data.aws_partition.current.partition}:bedrock:${var.region}:*:knowledge-base/${id}"
+      ]
     }
   }
 
@@ -64,6 +70,8 @@ locals {
       GATEWAY_GROUP_POLICIES        = jsonencode(local.app_group_policies)
       GATEWAY_AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
       GATEWAY_USAGE_RETENTION_DAYS  = tostring(var.usage_retention_days)
+      GATEWAY_CORS_ALLOWED_ORIGINS  = jsonencode(var.cors_allowed_origins)
+      GATEWAY_KNOWLEDGE_BASE_IDS    = jsonencode(var.knowledge_base_ids)
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },
@@ -101,7 +109,12 @@ module "identity" {
       policy_statements   = policy.policy_statements
     }
   }
-  password_policy = var.password_policy
+  password_policy     = var.password_policy
+  deletion_protection = var.deletion_protection
+
+  ses_email_identity_arn = var.ses_email_identity_arn
+  email_from_address     = var.email_from_address
+  email_reply_to_address = var.email_reply_to_address
 
   attach_identity_pool_roles = var.attach_identity_pool_roles
   lambda_triggers = {
@@ -134,8 +147,9 @@ module "trigger" {
 module "data" {
   source = "../data"
 
-  name_prefix = var.name_prefix
-  tags        = var.tags
+  name_prefix         = var.name_prefix
+  deletion_protection = var.deletion_protection
+  tags                = var.tags
 }
 
 module "function" {
@@ -149,9 +163,11 @@ module "function" {
   environment_variables = local.environment_variables
   log_retention_days    = var.log_retention_days
 
-  dynamodb_table_arns     = values(module.data.table_arns)
-  cognito_user_pool_arn   = module.identity.user_pool_arn
-  extra_policy_statements = merge(local.bedrock_policy_statements, var.extra_lambda_policy_statements)
+  dynamodb_table_arns   = values(module.data.table_arns)
+  cognito_user_pool_arn = module.identity.user_pool_arn
+  extra_policy_statements = merge(
+    local.bedrock_policy_statements, local.knowledge_base_policy_statements, var.extra_lambda_policy_statements
+  )
 
   tags = var.tags
 }

@@ -64,6 +64,12 @@ variable "jwks_url_override" {
   }
 }
 
+variable "deletion_protection" {
+  description = "Whether the user pool and the tables refuse deletion until this is turned off and applied (on in prod)."
+  type        = bool
+  default     = false
+}
+
 variable "attach_identity_pool_roles" {
   description = "Whether to attach the group roles to the identity pool; false only for emulators without SetIdentityPoolRoles."
   type        = bool
@@ -215,6 +221,24 @@ variable "group_policies" {
   }
 }
 
+variable "ses_email_identity_arn" {
+  description = "Verified SES identity Cognito sends its emails with; null = Cognito's default sender (about 50 emails a day, trials only). See the identity module."
+  type        = string
+  default     = null
+}
+
+variable "email_from_address" {
+  description = "Sender of Cognito's emails through SES (\"noreply@example.com\" or \"Name <noreply@example.com>\"); needs ses_email_identity_arn."
+  type        = string
+  default     = null
+}
+
+variable "email_reply_to_address" {
+  description = "Reply-To address of Cognito's emails; null = none."
+  type        = string
+  default     = null
+}
+
 variable "password_policy" {
   description = "Password policy of the user pool; see the identity module."
   type = object({
@@ -239,9 +263,48 @@ variable "stage_name" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed by CORS; [\"*\"] allows any origin."
+  description = <<-EOT
+    Origins browsers may call the API from (GATEWAY_CORS_ALLOWED_ORIGINS and the API's preflight answers): exact
+    origins scheme://host[:port], a port wildcard scheme://host:* (any port of that host), or ["*"] alone for any.
+  EOT
   type        = list(string)
   default     = ["*"]
+
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0
+    error_message = "The cors_allowed_origins must not be empty (use [\"*\"] for any origin)."
+  }
+
+  validation {
+    condition = alltrue([
+      for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:([0-9]{1,5}|\\*))?$", o))
+    ])
+    error_message = "Each CORS origin must be \"*\", scheme://host[:port] or scheme://host:* (no path, no trailing '/')."
+  }
+
+  validation {
+    condition     = !contains(var.cors_allowed_origins, "*") || length(var.cors_allowed_origins) == 1
+    error_message = "The origin \"*\" cannot be combined with other origins."
+  }
+}
+
+variable "knowledge_base_ids" {
+  description = <<-EOT
+    Ids of the Bedrock Knowledge Bases (in the stack's region) bots may retrieve from (GATEWAY_KNOWLEDGE_BASE_IDS):
+    the function may call bedrock:Retrieve on these only. Empty (the default) = no Bedrock Knowledge Base.
+  EOT
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.knowledge_base_ids : can(regex("^[0-9A-Za-z]{10}$", id))])
+    error_message = "Each knowledge base id must be 10 letters or digits (e.g. \"ABCDEFGHIJ\")."
+  }
+
+  validation {
+    condition     = length(var.knowledge_base_ids) == length(distinct(var.knowledge_base_ids))
+    error_message = "The knowledge_base_ids must not repeat an id."
+  }
 }
 
 variable "stage_throttle" {

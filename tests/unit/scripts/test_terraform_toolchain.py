@@ -207,8 +207,17 @@ def test_check_rejects_an_invalid_configuration(tmp_path: Path, toolchain: dict[
     assert "Reference to undeclared input variable" in result.stderr
 
 
-def test_check_validates_a_provider_5_root_against_the_mirrored_provider(tmp_path: Path) -> None:
+def provider_5_tree(tmp_path: Path) -> Path:
+    """A module with a 5.x-only argument in an override file, and a root pinning hashicorp/aws ~> 5.80."""
     tree = tiny_tree(tmp_path, 'output "answer" {\n  value = 42\n}\n')
+    module = tree / "modules" / "tiny"
+    (module / "main.tf").write_text(
+        'resource "aws_dynamodb_table" "this" {\n  name     = "t"\n  hash_key = "pk"\n\n'
+        '  attribute {\n    name = "pk"\n    type = "S"\n  }\n}\n'
+    )
+    (module / "protection_override.tf").write_text(
+        'resource "aws_dynamodb_table" "this" {\n  deletion_protection_enabled = true\n}\n'
+    )
     env = tree / "envs" / "prod"
     env.mkdir(parents=True)
     (env / "versions.tf").write_text(
@@ -227,18 +236,85 @@ def test_check_validates_a_provider_5_root_against_the_mirrored_provider(tmp_pat
             """
         )
     )
-    (env / "main.tf").write_text(
-        'module "tiny" {\n  source = "../../modules/tiny"\n}\n\n'
-        'resource "aws_dynamodb_table" "this" {\n  name     = "t"\n  hash_key = "pk"\n\n'
-        '  attribute {\n    name = "pk"\n    type = "S"\n  }\n}\n'
-    )
+    (env / "main.tf").write_text('module "tiny" {\n  source = "../../modules/tiny"\n}\n')
+    return tree
+
+
+def test_check_validates_a_provider_5_root_against_3_39_without_a_5x_mirror(tmp_path: Path) -> None:
+    tree = provider_5_tree(tmp_path)
     before = sorted(tree.rglob("*"))
+
+    result = run(CHECK, tree, TF_AWS5_MIRROR="")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok      modules/tiny (against aws 3.39.0, without *_override.tf)" in result.stdout
+    assert "ok      envs/prod (against aws 3.39.0, no 5.x mirror" in result.stdout
+    assert "against aws 5.x" not in result.stdout
+    assert sorted(tree.rglob("*")) == before  # validated a copy: no .terraform/ or lock file in the sources
+
+
+def test_check_validates_modules_and_provider_5_roots_against_the_5x_mirror(tmp_path: Path) -> None:
+    if not list(
+        Path(os.environ.get("TF_AWS5_MIRROR", "/opt/tf-plugins")).glob(
+            "registry.terraform.io/hashicorp/aws/5.*"
+        )
+    ):
+        pytest.skip("no hashicorp/aws 5.x filesystem mirror at TF_AWS5_MIRROR (default /opt/tf-plugins)")
+    tree = provider_5_tree(tmp_path)
 
     result = run(CHECK, tree)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok      envs/prod (against aws 3.39.0)" in result.stdout
-    assert sorted(tree.rglob("*")) == before  # validated a copy: no .terraform/ or lock file in the sources
+    assert "ok      modules/tiny (against aws 5.x)" in result.stdout  # with its override file
+    assert "ok      modules/tiny (against aws 3.39.0, without *_override.tf)" in result.stdout
+    assert "ok      envs/prod (against aws 5.x)" in result.stdout
+
+
+def test_check_fails_a_5x_only_argument_outside_an_override_file(tmp_path: Path) -> None:
+    tree = provider_5_tree(tmp_path)
+    module = tree / "modules" / "tiny"
+    (module / "protection_override.tf").unlink()
+    (module / "main.tf").write_text(
+        (module / "main.tf")
+        .read_text()
+        .replace('hash_key = "pk"\n', 'hash_key = "pk"\n\n  deletion_protection_enabled = true\n')
+    )
+    run(TF, "fmt", module)
+
+    result = run(CHECK, tree, TF_AWS5_MIRROR="")
+
+    assert result.returncode != 0
+    assert "FAILED: validate modules/tiny (against aws 3.39.0, without *_override.tf)" in result.stderr
+    assert "deletion_protection_enabled" in result.stderr
+
+
+# --- provider selection by the root -------------------------------------------------------------------------
+
+
+def test_a_5x_root_gets_a_cli_config_of_the_5x_mirror(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64").mkdir(parents=True)
+    tree = provider_5_tree(tmp_path)
+
+    result = run(TF, f"-chdir={tree / 'envs' / 'prod'}", "version", TF_AWS5_MIRROR=str(mirror))
+    config = run("sh", "-c", f'TF_AWS5_MIRROR={mirror} TF_AWS_PROVIDER=5 "{TF}" --print-env')
+
+    assert result.returncode == 0, result.stderr
+    assert config.returncode == 0, config.stderr
+    config_file = Path(config.stdout.split("TF_CLI_CONFIG_FILE=", 1)[1].split("\n", 1)[0])
+    text = config_file.read_text()
+    assert f'path    = "{mirror}"' in text
+    assert "direct" not in text  # offline: no fallback to the registry
+    assert "3.39.0" not in text
+
+
+def test_a_named_5x_mirror_without_a_5x_provider_is_refused(tmp_path: Path) -> None:
+    tree = provider_5_tree(tmp_path)
+
+    result = run(TF, f"-chdir={tree / 'envs' / 'prod'}", "version", TF_AWS5_MIRROR=str(tmp_path / "empty"))
+
+    assert result.returncode != 0
+    assert "holds no registry.terraform.io/hashicorp/aws/5.*" in result.stderr
 
 
 # --- variable validation, through `terraform plan` on a fixture root calling the stack module ---------------
@@ -247,8 +323,9 @@ def test_check_validates_a_provider_5_root_against_the_mirrored_provider(tmp_pat
 @pytest.fixture(scope="module")
 def stack_fixture(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str]) -> Path:
     root = tmp_path_factory.mktemp("stack-fixture")
-    # A copy: an absolute module source is a package of its own, which ../identity may not leave.
-    shutil.copytree(MODULES, root / "modules")
+    # A copy: an absolute module source is a package of its own, which ../identity may not leave. Provider
+    # 3.39 reads the modules without their *_override.tf files (5.x-only arguments), as scripts/local.sh does.
+    shutil.copytree(MODULES, root / "modules", ignore=shutil.ignore_patterns("*_override.tf"))
     with zipfile.ZipFile(root / "lambda.zip", "w") as archive:
         archive.writestr("gateway/main.py", "def handler(event, context):\n    return {}\n")
     (root / "main.tf").write_text(
