@@ -171,7 +171,7 @@ def wire_logs_silenced() -> Iterator[None]:
     """botocore logs request bodies at DEBUG: keep a password out of any log, whatever the logging setup."""
     logger = logging.getLogger("botocore")
     level = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(max(level, logging.INFO))
     try:
         yield
     finally:
@@ -202,7 +202,6 @@ def ensure_admin(idp: Any, pool_id: str, email: str, name: str | None = None) ->
         user = idp.admin_create_user(
             UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS", UserAttributes=attributes
         )["User"]
-        user["UserStatus"] = user.get("UserStatus", "FORCE_CHANGE_PASSWORD")
         created = True
     username = user["Username"]
     if not user.get("Enabled", True):
