@@ -358,6 +358,12 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str,
               usage_plan            = lookup(var.overrides, "usage_plan", {})
               log_retention_days    = lookup(var.overrides, "log_retention_days", 7)
               group_policies        = lookup(var.overrides, "group_policies", null)
+              cors_allowed_origins  = lookup(var.overrides, "cors_allowed_origins", ["*"])
+              knowledge_base_ids    = lookup(var.overrides, "knowledge_base_ids", [])
+
+              ses_email_identity_arn = lookup(var.overrides, "ses_email_identity_arn", null)
+              email_from_address     = lookup(var.overrides, "email_from_address", null)
+              email_reply_to_address = lookup(var.overrides, "email_reply_to_address", null)
             }
             """
         )
@@ -377,6 +383,20 @@ def test_plan_of_valid_values_succeeds(stack_fixture: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "aws_api_gateway_usage_plan.this will be created" in result.stdout
+
+
+def test_plan_accepts_cors_port_wildcards_knowledge_bases_and_an_ses_identity(stack_fixture: Path) -> None:
+    result = plan(
+        stack_fixture,
+        '{ cors_allowed_origins = ["http://localhost:*", "https://app.example.com:8443"], '
+        'knowledge_base_ids = ["ABCDEFGHIJ", "0123456789"], '
+        'ses_email_identity_arn = "arn:aws:ses:us-east-1:123456789012:identity/example.com", '
+        'email_from_address = "Bedrock Gateway <noreply@example.com>", '
+        'email_reply_to_address = "support@example.com" }',
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"DEVELOPER"' in result.stdout  # Cognito sends through the SES identity
 
 
 @pytest.mark.parametrize(
@@ -399,6 +419,19 @@ def test_plan_of_valid_values_succeeds(stack_fixture: Path) -> None:
             "limits = { requests_per_minute = 0.5 } } } }",
             "request and token counts are whole numbers",
         ),
+        ('{ knowledge_base_ids = ["KB1"] }', "knowledge base id must be 10 letters or digits"),
+        ('{ knowledge_base_ids = ["ABCDEFGHIJ", "ABCDEFGHIJ"] }', "must not repeat an id"),
+        ('{ cors_allowed_origins = ["https://app.example.com/"] }', "Each CORS origin must be"),
+        (
+            '{ cors_allowed_origins = ["*", "https://app.example.com"] }',
+            "cannot be combined with other origins",
+        ),
+        (
+            '{ ses_email_identity_arn = "arn:aws:sns:us-east-1:123456789012:topic" }',
+            "must be null or an SES identity ARN",
+        ),
+        ('{ email_from_address = "noreply@example.com" }', "email_from_address needs ses_email_identity_arn"),
+        ('{ email_reply_to_address = "not an address" }', "must be null or an email address"),
     ],
 )
 def test_plan_rejects_an_invalid_value(stack_fixture: Path, overrides: str, message: str) -> None:
