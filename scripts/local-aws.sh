@@ -62,6 +62,14 @@ ensure_venv() {  # ensure_venv <venv dir> <python X.Y> <requirements file> [cons
   [ "$requirements" = "$plugin_dir/requirements.txt" ] && hashed+=("$plugin_dir/pyproject.toml")
   stamp=$(cat "${hashed[@]}" | sha256)-$version
   [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
+  # Two stacks starting at once (e.g. parallel e2e runs) share the venvs: one builds, the other waits for it.
+  mkdir -p "$(dirname "$venv")"
+  exec 8>"$venv.lock"
+  flock 8
+  if [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$stamp" ]; then
+    flock -u 8
+    return 0
+  fi
   python=$("$repo/scripts/find-python.sh" "$version") || exit 1
   say "creating $venv (CPython $version; about a minute the first time)"
   rm -rf "$venv"
@@ -71,6 +79,7 @@ ensure_venv() {  # ensure_venv <venv dir> <python X.Y> <requirements file> [cons
       ${pip_constraints[@]+"${pip_constraints[@]}"} -r "$requirements") ||
     die "installing $requirements into $venv failed (see pip's message above)"
   echo "$stamp" > "$venv/.stamp"
+  flock -u 8
 }
 
 wait_ready() {  # wait_ready <pid or empty for docker>
