@@ -25,7 +25,17 @@ from .process import WorkerProcess, WorkerStartError
 LOG = logging.getLogger(__name__)
 
 # Environment the worker inherits from LocalStack's own; the rest of it (LocalStack's config) stays out.
-INHERITED = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+INHERITED = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    # set by the end-to-end tests only: record the function's AWS calls (worker.py)
+    "LAMBDA_WORKER_RECORD_AWS_CALLS",
+    "LAMBDA_WORKER_AWS_CALL_RECORDER",
+)
 
 _live: dict[str, SubprocessRuntimeExecutor] = {}
 _live_lock = threading.Lock()

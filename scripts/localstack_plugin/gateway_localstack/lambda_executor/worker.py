@@ -11,6 +11,9 @@ After start-up, file descriptors 1 and 2 point to the log file and 0 to /dev/nul
 writes (print, logging, C extensions, child processes) is captured; `logs` is that output wrapped in the
 START/END/REPORT lines Lambda writes. An import error is reported on each invocation, as Lambda does.
 The worker exits when its stdin closes or its parent (LocalStack) goes away.
+
+Test-only: with LAMBDA_WORKER_RECORD_AWS_CALLS (a JSONL file) and LAMBDA_WORKER_AWS_CALL_RECORDER (the path of
+tests/support/aws_calls.py), set only by the end-to-end tests, every AWS call the function makes is recorded.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -137,6 +141,19 @@ def _redirect_stdio(log_path: str) -> tuple:
     return proto_in, proto_out, _Logs(log_path, log_fd)
 
 
+def _aws_call_recorder():
+    """The tests' recorder of the function's AWS calls, when they ask for one; the function does not see the
+    variables that ask."""
+    log = os.environ.pop("LAMBDA_WORKER_RECORD_AWS_CALLS", "")
+    module_path = os.environ.pop("LAMBDA_WORKER_AWS_CALL_RECORDER", "")
+    if not log or not module_path:
+        return None
+    spec = importlib.util.spec_from_file_location("_aws_call_recorder", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.install_in_lambda(log)
+
+
 def _send(out, message: dict) -> None:
     out.write(json.dumps(message) + "\n")
     out.flush()
@@ -210,7 +227,9 @@ def main(argv: list[str]) -> int:
 
     init_started = time.perf_counter()
     handler, init_error = None, None
+    recorder = None
     try:
+        recorder = _aws_call_recorder()
         handler = _load_handler(os.environ.get("_HANDLER", ""))
     except _InitError as exc:
         init_error = exc.error
@@ -226,6 +245,8 @@ def main(argv: list[str]) -> int:
         request_id = request["invoke-id"]
         before = logs.take()  # init output, or anything background threads wrote since the last invocation
         started = time.perf_counter()
+        if recorder is not None:
+            recorder.invocation(request.get("invoked-function-arn"))
         ok, payload = _invoke(handler, init_error, request)
         output = logs.take()
         text = (

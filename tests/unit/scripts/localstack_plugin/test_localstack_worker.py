@@ -303,3 +303,39 @@ def test_worker_exits_when_its_parent_dies(tmp_path):
     else:
         os.kill(pid, 9)
         pytest.fail("the worker outlived its parent")
+
+
+def test_the_tests_can_record_the_functions_aws_calls_which_does_not_see_the_switch(tmp_path):
+    recording = tmp_path / "calls.jsonl"
+    worker = make_worker(
+        tmp_path,
+        """
+        import os
+        import boto3
+        from botocore.stub import Stubber
+
+        def handler(event, context):
+            dynamodb = boto3.session.Session().client("dynamodb", region_name="us-east-1")
+            with Stubber(dynamodb) as stub:
+                stub.add_response("get_item", {})
+                dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+            return sorted(name for name in os.environ if name.startswith("LAMBDA_WORKER_"))
+        """,
+    )
+    worker.env.update(
+        LAMBDA_WORKER_RECORD_AWS_CALLS=str(recording),
+        LAMBDA_WORKER_AWS_CALL_RECORDER=str(Path(__file__).parents[3] / "support" / "aws_calls.py"),
+    )
+    worker.start()
+    try:
+        _, outcome, payload = invoke(worker)
+    finally:
+        worker.stop()
+
+    assert outcome.ok, payload
+    assert payload == []
+    (record,) = [json.loads(line) for line in recording.read_text().splitlines()]
+    assert record["function"] == "fn"
+    assert record["needs"] == [
+        {"action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:us-east-1:000000000000:table/t"}
+    ]
