@@ -120,11 +120,11 @@ Deployed terraform/envs/$env.
 API: $url
 
 Next steps:
-  1. Models: make sure the Bedrock models your groups allow are enabled in this account and region (README,
-     "Deploying to AWS": a Marketplace subscription for third-party models, Anthropic's use-case form).
-  2. First admin (a user who can log in at once, with an API key; the password is printed once):
+  1. Models: enable the Bedrock models your groups allow, once, in this account and region (README, "Deploying
+     to AWS", Model access: a Marketplace subscription for third-party models, Anthropic's use-case form).
+  2. First admin: a user who can log in at once; prints a password and an API key, once:
        make admin EMAIL=you@example.com ENV=$env
-  3. Log in and call the API with the token and the key:
+  3. Log in, then call the API with the token and the key:
        curl -s -X POST $url/login -H 'content-type: application/json' \\
             -d '{"email":"you@example.com","password":"<the password>"}'
        curl -s $url/me -H "authorization: Bearer \$ID_TOKEN" -H "x-api-key: \$API_KEY"
