@@ -19,6 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("E2E_LOCAL_AWS_PORT", "4599"))
 STATE_DIR = Path(os.environ.get("E2E_LOCAL_AWS_DIR", REPO / ".local" / "e2e"))
 LOCAL_AWS_HOST = "127.0.0.1"
+# Every AWS call the deployed functions make during this session (tests/support/aws_calls.py, recorded in the
+# emulator's Lambda worker); test_iam_by_use.py, which runs last, evaluates them against the roles' policies.
+AWS_CALLS = STATE_DIR / "aws-calls.jsonl"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,16 @@ def local_env() -> dict[str, str]:
         "LOCAL_AWS_PORT": str(PORT),
         "LOCAL_AWS_DIR": str(STATE_DIR),
         "LAMBDA_ZIP": str(REPO / "dist" / "lambda.zip"),
+        "LAMBDA_WORKER_RECORD_AWS_CALLS": str(AWS_CALLS),
+        "LAMBDA_WORKER_AWS_CALL_RECORDER": str(REPO / "tests" / "support" / "aws_calls.py"),
     }
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # The IAM evaluation needs every other test's calls of this session: it runs last.
+    items.sort(key=lambda item: item.path.name == "test_iam_by_use.py")
+    AWS_CALLS.parent.mkdir(parents=True, exist_ok=True)
+    AWS_CALLS.write_text("")
 
 
 def local_sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -328,6 +328,14 @@ def _library_dirs() -> tuple[str, ...]:
     return (*packages, __file__)
 
 
+def unit_recording() -> str:
+    """Where the unit run records: $GATEWAY_TEST_AWS_CALLS_DIR/unit.jsonl (.local/aws-calls/ of the repo)."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(
+        os.environ.get("GATEWAY_TEST_AWS_CALLS_DIR", os.path.join(repo, ".local", "aws-calls")), "unit.jsonl"
+    )
+
+
 def read(path: str) -> list[dict[str, Any]]:
     """The records of a recording file ([] when it does not exist)."""
     try:

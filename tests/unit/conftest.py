@@ -1,9 +1,8 @@
 """Every unit run records the AWS calls the app's code makes (tests/support/aws_calls.py) into
-$GATEWAY_TEST_AWS_CALLS_DIR/unit.jsonl (.local/aws-calls); the end-to-end IAM test
+aws_calls.unit_recording() (.local/aws-calls/unit.jsonl); the end-to-end IAM test
 (tests/e2e/test_iam_by_use.py) evaluates them too."""
 
 import functools
-import os
 from pathlib import Path
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -11,8 +10,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from tests.support import aws_calls
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDING_DIR = Path(os.environ.get("GATEWAY_TEST_AWS_CALLS_DIR", REPO / ".local" / "aws-calls"))
-UNIT_RECORDING = RECORDING_DIR / "unit.jsonl"
+UNIT_RECORDING = Path(aws_calls.unit_recording())
 
 
 def pytest_configure(config):

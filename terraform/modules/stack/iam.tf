@@ -66,10 +66,11 @@ data "aws_iam_policy_document" "api_keys" {
   }
 
   statement {
-    # Plans of published bots (their keys inherit the plan's tags): read usage, add keys, detach, delete.
+    # Plans of published bots (their keys, /usageplans/{id}/keys, inherit the plan's tags): add keys, detach
+    # the stage, delete.
     sid     = "ManagePlansOfThisApi"
     effect  = "Allow"
-    actions = ["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
+    actions = ["apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
     resources = [
       "${local.apigateway_arn}/usageplans/*",
     ]
@@ -79,6 +80,16 @@ data "aws_iam_policy_document" "api_keys" {
       variable = "aws:ResourceTag/${local.api_tag}"
       values   = [module.api.rest_api_id]
     }
+  }
+
+  statement {
+    # GetUsage of a published bot's plan. Its resource, /usageplans/{id}/usage, inherits no tag from the plan
+    # (only a plan's keys do), so a tag condition could never hold here: read-only request counts of the
+    # region's plans.
+    sid       = "ReadUsageOfPlans"
+    effect    = "Allow"
+    actions   = ["apigateway:GET"]
+    resources = ["${local.apigateway_arn}/usageplans/*/usage"]
   }
 }
 
