@@ -40,10 +40,11 @@ class ModelAccessDeniedError(ForbiddenError):
 
 def model_access_hint(model_id: str) -> str:
     return (
-        f"Bedrock refused access to model {model_id}. Model access must be enabled once per AWS account and "
-        "region, on the Amazon Bedrock console's Model access page, by someone allowed to do it (third-party "
-        "models need an AWS Marketplace subscription, Anthropic models a one-time use-case form); the "
-        "gateway's role must also be allowed to invoke the model. Ask your gateway's administrators."
+        f"Bedrock refused access to model {model_id}. Model access is enabled once per AWS account and "
+        "region by an administrator allowed to subscribe (aws-marketplace:Subscribe): third-party models "
+        "need an AWS Marketplace subscription, started by their first call or on the Bedrock console's "
+        "Model access page, and Anthropic models a one-time use-case form. The gateway's role must also be "
+        "allowed to invoke the model. Ask the gateway's administrators (README: Model access)."
     )
 
 
