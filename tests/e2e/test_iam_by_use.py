@@ -69,6 +69,9 @@ def local(stack):
         identity_pool_id=stack.outputs["identity_pool_id"],
         usage_plan_id=stack.outputs["usage_plan_id"],
         rest_api_id=stack.outputs["rest_api_id"],
+        knowledge_base_ids=json.loads(
+            configuration["Environment"]["Variables"]["GATEWAY_KNOWLEDGE_BASE_IDS"]
+        ),
     )
     policies = {name: role_policies(stack, function) for name, function in functions.items()}
     return functions, policies, names

@@ -111,6 +111,7 @@ class LocalNames:
     identity_pool_id: str
     usage_plan_id: str  # the default plan
     rest_api_id: str
+    knowledge_base_ids: list[str]  # the knowledge bases the function may retrieve from
 
 
 def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
@@ -118,7 +119,9 @@ def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
 
     The unit tests' stack (tests/support/aws.py) has one user pool, one identity pool, one API with its
     default usage plan, and the app's tables under other names, in moto's account; the plans and keys the app
-    creates keep their ids. The default plan is the one plan the app never created."""
+    creates keep their ids. The default plan is the one plan the app never created. The app retrieves only
+    from the knowledge bases its settings allow: a unit test's allowed one stands for the local stack's first
+    (none allowed locally: left as it is, so it is refused)."""
     created_plans = {path for path in unit.created_tags if path.startswith("/usageplans/")}
 
     def resource(arn: str) -> str:
@@ -128,6 +131,8 @@ def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
         table = re.search(r":table/([^/]+)", arn)
         if table and table.group(1) in names.tables:
             arn = arn.replace(f":table/{table.group(1)}", f":table/{names.tables[table.group(1)]}")
+        if names.knowledge_base_ids:
+            arn = re.sub(r"knowledge-base/[\w-]+$", f"knowledge-base/{names.knowledge_base_ids[0]}", arn)
         plan = re.search(r"::(/usageplans/[^/]+)", arn)
         if plan and plan.group(1) not in created_plans:
             arn = arn.replace(plan.group(1), f"/usageplans/{names.usage_plan_id}")

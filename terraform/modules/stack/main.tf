@@ -23,7 +23,7 @@ locals {
   bedrock_policy_statements = {
     BedrockCatalog = {
       effect    = "Allow"
-      actions   = ["bedrock:ListFoundationModels", "bedrock:GetFoundationModel"]
+      actions   = ["bedrock:ListFoundationModels"] # the catalog; the app reads no single model
       resources = ["*"]
     }
     BedrockInvoke = {
