@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from gateway.settings import Settings
 from tests.e2e.conftest import AWS_CALLS
 from tests.support import aws, aws_calls
 from tests.support.iam_by_use import (
@@ -64,7 +65,11 @@ def local(stack):
     tables = stack.outputs["table_names"]
     names = LocalNames(
         account=account,
-        tables={f"gateway-test-{key}": tables[key] for key in aws.TABLES},
+        # the unit stack's tables (tests/support/aws.py) and the settings' defaults, by logical kind
+        tables={
+            **{f"gateway-test-{key}": tables[key] for key in aws.TABLES},
+            **{Settings.model_fields[f"table_{key}"].default: tables[key] for key in aws.TABLES},
+        },
         user_pool_id=stack.outputs["user_pool_id"],
         identity_pool_id=stack.outputs["identity_pool_id"],
         usage_plan_id=stack.outputs["usage_plan_id"],
