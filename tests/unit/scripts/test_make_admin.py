@@ -157,7 +157,9 @@ def deployed(pool, monkeypatch):
 
 
 def test_run_prints_the_password_and_key_once_each_and_logs_neither(deployed, capsys, caplog):
+    # botocore's own level too: the app's logging setup (imported by other tests) raises it to WARNING.
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="botocore")
     seen: list[httpx.Request] = []
     make_admin.run("dev", "new@example.com", None, http=_fake_api(seen))
     out = capsys.readouterr().out
