@@ -9,6 +9,9 @@ PY := $(VENV)/bin/python
 ENV ?= dev
 ZIP := dist/lambda.zip
 TF := scripts/terraform.sh
+# The unit run records the app's AWS calls here and the e2e IAM test reads them: a folder of make's own, so an
+# ad-hoc pytest run (which records under .local/aws-calls/) never replaces what `make test` recorded.
+export GATEWAY_TEST_AWS_CALLS_DIR ?= $(CURDIR)/.local/aws-calls/make
 
 .PHONY: help
 help: ## list the targets
