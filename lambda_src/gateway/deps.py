@@ -24,7 +24,7 @@ from gateway.repositories.usage import UsageRepository
 from gateway.services.admin_reports import AdminReports
 from gateway.services.api_keys import ApiKeyService
 from gateway.services.audit import AuditService
-from gateway.services.bots import BotService
+from gateway.services.bots import BotService, DirectoryBudget
 from gateway.services.conversations import ConversationService
 from gateway.services.identity import IdentityService
 from gateway.services.knowledge import KnowledgeCache, KnowledgeLimits
@@ -32,7 +32,7 @@ from gateway.services.limits import LimitService
 from gateway.services.models import ModelService
 from gateway.services.paging import PageTokens
 from gateway.services.pricing import price_table
-from gateway.services.publications import PublicationService
+from gateway.services.publications import OwnerStanding, PublicationService
 from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
 
@@ -170,6 +170,11 @@ def _bot_service() -> BotService:
         page_tokens.get(),
         retrieved_passages=settings.bot_retrieved_passages,
         allowed_knowledge_bases=settings.knowledge_base_ids,
+        directory_budget=DirectoryBudget(
+            LimitRepository(settings.table_usage), settings.directory_lookups_per_minute
+        ),
+        max_bots_per_user=settings.max_bots_per_user,
+        max_allowed_users=settings.bot_max_allowed_users,
     )
 
 
@@ -182,6 +187,8 @@ def _publication_service() -> PublicationService:
         model_service.get(),
         usage_repository.get(),
         settings.max_api_keys_per_published_bot,
+        OwnerStanding(user_pool.get()),
+        settings.publication_max,
     )
 
 

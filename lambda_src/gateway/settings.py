@@ -41,6 +41,18 @@ class GroupPolicy(BaseModel):
     limits: Limits = Limits()
 
 
+class PublicationMax(BaseModel):
+    """The most a published bot may ask for: its API Gateway throttle and its quota per period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rate_limit: float = Field(default=100.0, gt=0, le=10_000)
+    burst_limit: int = Field(default=200, ge=1, le=5_000)
+    quota_per_day: int = Field(default=100_000, ge=1)
+    quota_per_week: int = Field(default=700_000, ge=1)
+    quota_per_month: int = Field(default=3_000_000, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
 
@@ -90,6 +102,12 @@ class Settings(BaseSettings):
     bot_max_knowledge_bytes: int = Field(default=1_000_000, ge=1, le=4_000_000)
     bot_retrieved_passages: int = Field(default=4, ge=1, le=20)
     max_api_keys_per_published_bot: int = Field(default=5, ge=1, le=100)
+    # Bounds a member cannot pass: bots owned, users named per bot, Cognito lookups a minute to resolve them
+    # (so nobody maps the directory through allowed_users), and what a publication may ask for.
+    max_bots_per_user: int = Field(default=100, ge=1, le=10_000)
+    bot_max_allowed_users: int = Field(default=20, ge=1, le=100)
+    directory_lookups_per_minute: int = Field(default=30, ge=1, le=10_000)
+    publication_max: PublicationMax = PublicationMax()
 
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]

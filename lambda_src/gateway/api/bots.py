@@ -61,7 +61,8 @@ class CreateBotRequest(BaseModel):
     inference_parameters: InferenceParameters = InferenceParameters()
     knowledge: KnowledgeIn = KnowledgeIn()
     shared_scope: Literal["private", "partial", "all"] = "private"
-    # Emails or user ids of colleagues, and group names (used when shared_scope is partial).
+    # Emails or user ids of colleagues, and group names (used when shared_scope is partial). Parsed up to 100
+    # users; the service allows fewer (bot_max_allowed_users, 400 too_many_allowed_users).
     allowed_users: list[UserRef] = Field(default_factory=list, max_length=100)
     allowed_groups: list[GroupName] = Field(default_factory=list, max_length=20)
 
@@ -153,8 +154,11 @@ class BotResponse(BaseModel):
 
 
 class BotList(BaseModel):
+    """One page: the caller's own bots come first, then those shared with them."""
+
     mine: list[BotResponse]
     shared_with_me: list[BotResponse]
+    next_token: str | None
 
 
 class StorePage(BaseModel):
@@ -188,11 +192,17 @@ def create_bot(body: CreateBotRequest, user: BotCreator, bots: Bots, audit: Audi
 
 
 @router.get("", name="bots.list")
-def list_bots(user: CurrentUser, bots: Bots) -> BotList:
-    mine, shared = bots.list_for(user)
+def list_bots(
+    user: CurrentUser,
+    bots: Bots,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> BotList:
+    page = bots.list_for(user, limit, next_token)
     return BotList(
-        mine=[BotResponse.of(bot, user) for bot in mine],
-        shared_with_me=[BotResponse.of(bot, user) for bot in shared],
+        mine=[BotResponse.of(bot, user) for bot in page.mine],
+        shared_with_me=[BotResponse.of(bot, user) for bot in page.shared],
+        next_token=page.next_token,
     )
 
 

@@ -9,6 +9,8 @@ Items (table `bots`):
   SHARE#GROUP#<group> / BOT#<bot id>    (the bot's own lists stay the authority: shares are re-checked)
   BOT#<bot id> / PUBLICATION            its usage plan, throttle and quota
   BOT#<bot id> / KEY#<key id>           a publication key (hash only); BOTKEY#<sha256> / HASH: by value
+  OWNER#<user id> / BOT_COUNT           bots the user owns, moved in the same transaction as the bot (a
+                                        creation checks the cap there: concurrent ones cannot pass it)
 """
 
 import json
@@ -16,10 +18,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from gateway.aws import (
     batch_get_all,
+    client,
     error_code,
     put_new_together,
     query_all,
@@ -29,6 +33,9 @@ from gateway.aws import (
 from gateway.errors import ConflictError, NotFoundError
 
 STORE_PARTITION = "STORE"
+# Items a store search may read for one page: a query matching nothing ends its page there, with a token.
+STORE_ITEMS_READ_PER_PAGE = 200
+_SERIALIZER = TypeSerializer()
 # Essential bots rank above any use count.
 ESSENTIAL_RANK = 10**15
 
@@ -36,6 +43,11 @@ ESSENTIAL_RANK = 10**15
 class BotChangedError(ConflictError):
     code = "bot_changed"
     message = "The bot changed while this request ran: read it again and retry."
+
+
+class BotLimitReachedError(ConflictError):
+    code = "bot_limit_reached"
+    message = "You own as many bots as allowed: delete one first."
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,15 @@ def _bot(item: dict[str, Any]) -> BotItem:
     )
 
 
+def _count_key(owner_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"OWNER#{owner_id}"}, "sk": {"S": "BOT_COUNT"}}
+
+
+def _cancellation_codes(exc: ClientError) -> list[str]:
+    reasons = exc.response.get("CancellationReasons") or []
+    return [str(reason.get("Code") or "None") for reason in reasons]
+
+
 def _share_keys(bot: BotItem) -> set[tuple[str, str]]:
     if bot.shared_scope != "partial":
         return set()
@@ -196,9 +217,11 @@ class BotRepository:
         bot: BotItem,
         documents: list[tuple[str, str]] | None,
         previous: BotItem | None = None,
+        max_owned: int | None = None,
     ) -> None:
-        """Create or replace a bot. New documents (name, text) are written under the bot's new knowledge
-        version before the bot points at it; the previous version's documents and stale shares go after."""
+        """Create (no `previous`) or replace a bot. New documents (name, text) are written under the bot's new
+        knowledge version before the bot points at it; the previous version's documents and stale shares go
+        after. A creation counts against the owner's `max_owned` bots (BotLimitReachedError past it)."""
         if documents is not None:
             with self._table.batch_writer() as batch:
                 for number, (name, text) in enumerate(documents):
@@ -210,18 +233,18 @@ class BotRepository:
                             "text": text,
                         }
                     )
-        condition: dict[str, Any]
-        if previous is None:
-            condition = {"ConditionExpression": Attr("pk").not_exists()}
-        else:
-            # Optimistic: refuse to overwrite a change made since `previous` was read.
-            condition = {"ConditionExpression": Attr("updated_at").eq(previous.updated_at)}
         try:
-            self._table.put_item(Item=_to_item(bot), **condition)
-        except ClientError as exc:
+            if previous is None:
+                self._create(bot, max_owned)
+            else:
+                # Optimistic: refuse to overwrite a change made since `previous` was read.
+                self._table.put_item(
+                    Item=_to_item(bot), ConditionExpression=Attr("updated_at").eq(previous.updated_at)
+                )
+        except (ClientError, BotLimitReachedError) as exc:
             if documents is not None:  # nothing points at them: do not leave them behind
                 self._delete_documents(bot.bot_id, bot.knowledge_version)
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if isinstance(exc, ClientError) and error_code(exc) == "ConditionalCheckFailedException":
                 raise BotChangedError() from exc
             raise
         old_shares = _share_keys(previous) if previous else set()
@@ -238,6 +261,43 @@ class BotRepository:
         ):
             self._delete_documents(bot.bot_id, previous.knowledge_version)
 
+    def _create(self, bot: BotItem, max_owned: int | None) -> None:
+        count: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": _count_key(bot.owner_id),
+            "UpdateExpression": "ADD bot_count :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        if max_owned is not None:
+            count["ConditionExpression"] = "attribute_not_exists(bot_count) OR bot_count < :max"
+            count["ExpressionAttributeValues"][":max"] = {"N": str(max_owned)}
+        try:
+            client("dynamodb").transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table_name,
+                            "Item": {k: _SERIALIZER.serialize(v) for k, v in _to_item(bot).items()},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Update": count},
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = _cancellation_codes(exc)
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise BotLimitReachedError(details={"max_bots_per_user": max_owned}) from exc
+            raise BotChangedError() from exc
+
+    def owned_count(self, owner_id: str) -> int:
+        item = self._table.get_item(
+            Key={"pk": f"OWNER#{owner_id}", "sk": "BOT_COUNT"}, ConsistentRead=True
+        ).get("Item")
+        return int((item or {}).get("bot_count", 0))
+
     def get(self, bot_id: str) -> BotItem | None:
         item = self._table.get_item(Key=_bot_key(bot_id), ConsistentRead=True).get("Item")
         return _bot(item) if item else None
@@ -246,7 +306,30 @@ class BotRepository:
         return [_bot(item) for item in batch_get_all(self._table, [_bot_key(b) for b in bot_ids])]
 
     def delete(self, bot: BotItem) -> None:
-        self._table.delete_item(Key=_bot_key(bot.bot_id))
+        """The bot and its count go together; a bot deleted meanwhile is not counted twice."""
+        try:
+            client("dynamodb").transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table_name,
+                            "Key": {k: {"S": v} for k, v in _bot_key(bot.bot_id).items()},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table_name,
+                            "Key": _count_key(bot.owner_id),
+                            "UpdateExpression": "ADD bot_count :minus_one",
+                            "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
         with self._table.batch_writer() as batch:
             for pk, sk in _share_keys(bot):
                 batch.delete_item(Key={"pk": pk, "sk": sk})
@@ -269,49 +352,73 @@ class BotRepository:
             **query,
         )
 
-    def list_for_owner(self, owner_id: str) -> list[BotItem]:
-        items = query_all(
-            self._table,
-            IndexName="gsi1",
-            KeyConditionExpression=Key("gsi1pk").eq(f"OWNER#{owner_id}") & Key("gsi1sk").begins_with("BOT#"),
-            ScanIndexForward=False,
-        )
-        return [_bot(item) for item in items]
+    def owned_page(
+        self, owner_id: str, limit: int, start_after: dict[str, Any] | None
+    ) -> tuple[list[BotItem], dict[str, Any] | None]:
+        """At most `limit` of the owner's bots, newest first, and where to go on (None: no more)."""
+        request: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(f"OWNER#{owner_id}")
+            & Key("gsi1sk").begins_with("BOT#"),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_after:
+            request["ExclusiveStartKey"] = start_after
+        page = self._table.query(**request)
+        return [_bot(item) for item in page.get("Items", [])], _plain_key(page.get("LastEvaluatedKey"))
 
-    def shared_ids(self, user_id: str, groups: tuple[str, ...]) -> list[str]:
-        partitions = [f"SHARE#USER#{user_id}", *(f"SHARE#GROUP#{group}" for group in groups)]
-        ids: list[str] = []
-        for partition in partitions:
-            items = query_all(self._table, KeyConditionExpression=Key("pk").eq(partition))
-            ids.extend(item["bot_id"] for item in items)
-        return list(dict.fromkeys(ids))
+    def shared_page(
+        self, partition: str, limit: int, start_after: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """At most `limit` ids of bots shared through one SHARE# partition, newest first, and what next."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(partition),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_after:
+            request["ExclusiveStartKey"] = start_after
+        page = self._table.query(**request)
+        return [item["bot_id"] for item in page.get("Items", [])], _plain_key(page.get("LastEvaluatedKey"))
 
     def store_page(
-        self, query: str | None, limit: int, start_after: dict[str, Any] | None
+        self,
+        query: str | None,
+        limit: int,
+        start_after: dict[str, Any] | None,
+        max_items_read: int = STORE_ITEMS_READ_PER_PAGE,
     ) -> tuple[list[BotItem], dict[str, Any] | None]:
-        """Bots in the store, highest rank first; `query` matches title or description (case-insensitive)."""
+        """Bots in the store, highest rank first; `query` matches title or description (case-insensitive).
+
+        A page reads at most `max_items_read` items (and `limit` without a query): a search that finds little
+        returns what it found, maybe nothing, and where to go on."""
+        budget = max(limit, max_items_read) if query else limit
         request: dict[str, Any] = {
             "IndexName": "gsi2",
             "KeyConditionExpression": Key("gsi2pk").eq(STORE_PARTITION),
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         if query:
             request["FilterExpression"] = Attr("search_text").contains(query.lower())
         if start_after:
             request["ExclusiveStartKey"] = start_after
         found: list[BotItem] = []
+        read = 0
         while True:
+            request["Limit"] = budget - read
             page = self._table.query(**request)
+            read += int(page.get("ScannedCount", request["Limit"]))
             found.extend(_bot(item) for item in page.get("Items", []))
-            more = "LastEvaluatedKey" in page
-            if len(found) >= limit or not more:
+            last = page.get("LastEvaluatedKey")
+            if len(found) >= limit or not last or read >= budget:
                 break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        more = more or len(found) > limit
-        found = found[:limit]
-        # Resume after the last bot returned (a filtered page may have read past it).
-        return found, (self._store_position(found[-1]) if more and found else None)
+            request["ExclusiveStartKey"] = last
+        if found and (len(found) > limit or (len(found) == limit and last)):
+            # Resume after the last bot returned (the query may have read past it).
+            found = found[:limit]
+            return found, self._store_position(found[-1])
+        return found, _plain_key(last)
 
     @staticmethod
     def _store_position(bot: BotItem) -> dict[str, Any]:
@@ -433,6 +540,13 @@ class BotRepository:
             for key in self.keys(bot_id):
                 batch.delete_item(Key={"pk": f"BOT#{bot_id}", "sk": f"KEY#{key.key_id}"})
                 batch.delete_item(Key={"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH"})
+
+
+def _plain_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A LastEvaluatedKey as JSON can carry it (its numbers are Decimals)."""
+    if not key:
+        return None
+    return {name: int(value) if not isinstance(value, str) else value for name, value in key.items()}
 
 
 def _key(item: dict[str, Any]) -> BotKeyItem:

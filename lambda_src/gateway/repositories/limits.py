@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
 
-from gateway.aws import batch_get_all, table
+from gateway.aws import batch_get_all, client, error_code, table
 
 _SERIALIZER = TypeSerializer()
 WINDOW_TTL = {"MINUTE": timedelta(minutes=5), "DAY": timedelta(days=3), "MONTH": timedelta(days=62)}
@@ -108,6 +109,16 @@ class LimitRepository:
         return {
             key["sk"]: {name: int(found.get(key["sk"], {}).get(name, 0)) for name in counters} for key in keys
         }
+
+    def consume(self, user_id: str, move: CounterMove) -> bool:
+        """Apply one window item's ADDs if its checks hold; False (and nothing added) when one would not."""
+        try:
+            client("dynamodb").update_item(**transact_item(self.table_name, user_id, move)["Update"])
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def override(self, user_id: str) -> dict[str, Any]:
         item = (

@@ -5,16 +5,18 @@ with everyone, or partially with them (by user or one of their groups). Only the
 """
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from gateway.auth.groups import effective_groups
 from gateway.clock import iso, sortable_id, utcnow
-from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError, TooManyRequestsError
 from gateway.providers.cognito import CognitoUserPool, GroupNotFoundError, UserNotFoundError
 from gateway.providers.knowledge_bases import BedrockKnowledgeBases
 from gateway.repositories.bots import BotItem, BotRepository, DocumentSummary, SharedUser
+from gateway.repositories.limits import WINDOW_TTL, Check, CounterMove, LimitRepository, Windows
 from gateway.services.knowledge import Document, KnowledgeCache, KnowledgeLimits, augment, validate_documents
 from gateway.services.models import ModelService
 from gateway.services.paging import PageTokens
@@ -52,6 +54,11 @@ class NotBotOwnerError(ForbiddenError):
 class KnowledgeBaseNotAllowedError(BadRequestError):
     code = "knowledge_base_not_allowed"
     message = "This knowledge base is not allowed."
+
+
+class DirectoryLookupLimitError(TooManyRequestsError):
+    code = "directory_lookup_limit"
+    message = "Too many colleagues looked up this minute: try again in a minute."
 
 
 class Member(Protocol):
@@ -110,6 +117,44 @@ def can_view(bot: BotItem, member: Member) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class BotListPage:
+    mine: list[BotItem]
+    shared: list[BotItem]
+    next_token: str | None
+
+
+class DirectoryBudget:
+    """Cognito lookups a member may make per UTC minute to resolve allowed_users (emails or ids), so nobody
+    can map the user directory through bot shares. Counted in the member's minute limit item."""
+
+    ATTRIBUTE = "directory_lookups"
+
+    def __init__(self, limits: LimitRepository, per_minute: int) -> None:
+        self._limits = limits
+        self._per_minute = per_minute
+
+    def spend(self, user_id: str, lookups: int) -> None:
+        if lookups <= 0:
+            return
+        now = utcnow()
+        move = CounterMove(
+            sort_key=Windows.at(now).minute,
+            adds={self.ATTRIBUTE: lookups},
+            checks=[Check("directory_lookups_per_minute", self.ATTRIBUTE, lookups, self._per_minute)],
+            expires_at=math.ceil((now + WINDOW_TTL["MINUTE"]).timestamp()),
+        )
+        if not self._limits.consume(user_id, move):
+            retry_after = 60 - now.second
+            raise DirectoryLookupLimitError(
+                details={
+                    "directory_lookups_per_minute": self._per_minute,
+                    "retry_after_seconds": retry_after,
+                },
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
 class BotService:
     def __init__(
         self,
@@ -122,6 +167,9 @@ class BotService:
         page_tokens: PageTokens,
         retrieved_passages: int,
         allowed_knowledge_bases: Sequence[str],
+        directory_budget: DirectoryBudget,
+        max_bots_per_user: int,
+        max_allowed_users: int,
     ) -> None:
         self._repository = repository
         self._models = models
@@ -133,6 +181,9 @@ class BotService:
         self._retrieved_passages = retrieved_passages
         # The function's role may Retrieve from these only (Terraform's knowledge_base_ids).
         self._allowed_knowledge_bases = tuple(allowed_knowledge_bases)
+        self._directory_budget = directory_budget
+        self._max_bots_per_user = max_bots_per_user
+        self._max_allowed_users = max_allowed_users
 
     # -- owner's operations ------------------------------------------------------------------------------
 
@@ -154,7 +205,7 @@ class BotService:
             model_id=draft.model_id,
             inference_parameters=draft.inference_parameters or {},
             shared_scope=scope,
-            allowed_users=self._resolve_users(draft.allowed_users or [], owner.user_id),
+            allowed_users=self._resolve_users(draft.allowed_users or [], owner.user_id, ()),
             allowed_groups=self._check_groups(draft.allowed_groups or []),
             documents=_summaries(documents),
             knowledge_version=sortable_id(),
@@ -165,7 +216,7 @@ class BotService:
             created_at=now,
             updated_at=now,
         )
-        self._repository.save(bot, [(d.name, d.text) for d in documents])
+        self._repository.save(bot, [(d.name, d.text) for d in documents], max_owned=self._max_bots_per_user)
         return bot
 
     def update(self, owner: Member, bot_id: str, draft: BotDraft, fields: set[str]) -> BotItem:
@@ -184,7 +235,9 @@ class BotService:
             self._models.check(draft.model_id, owner.groups)
             changes["model_id"] = draft.model_id
         if "allowed_users" in fields:
-            changes["allowed_users"] = self._resolve_users(draft.allowed_users or [], owner.user_id)
+            changes["allowed_users"] = self._resolve_users(
+                draft.allowed_users or [], owner.user_id, current.allowed_users
+            )
         if "allowed_groups" in fields:
             changes["allowed_groups"] = self._check_groups(draft.allowed_groups or [])
         documents = draft.documents if "documents" in fields else None
@@ -231,16 +284,37 @@ class BotService:
             raise BotNotFoundError()
         return bot
 
-    def list_for(self, member: Member) -> tuple[list[BotItem], list[BotItem]]:
-        """The member's own bots and those shared with them by user or group (newest first)."""
-        mine = self._repository.list_for_owner(member.user_id)
-        shared_ids = self._repository.shared_ids(member.user_id, tuple(effective_groups(member.groups)))
-        shared = [
-            bot
-            for bot in self._repository.get_many(shared_ids)
-            if bot.owner_id != member.user_id and can_view(bot, member)
-        ]
-        return mine, sorted(shared, key=lambda bot: bot.bot_id, reverse=True)
+    def list_for(self, member: Member, limit: int, next_token: str | None) -> BotListPage:
+        """The member's own bots, then those shared with them by user or by group (each newest first), `limit`
+        at a time. Every read is bounded by `limit`; a bot shared in several ways is listed once, under the
+        first share that admits it (the user's own, then the groups in order)."""
+        scope = f"bots.list:{member.user_id}"
+        position = self._page_tokens.decode(next_token, scope)
+        state: dict[str, Any] = json.loads(position) if position else {"part": 0, "start": None}
+        partitions = _share_partitions(member)
+        mine: list[BotItem] = []
+        shared: list[BotItem] = []
+        part, start = int(state["part"]), state.get("start")
+        while len(mine) + len(shared) < limit and part <= len(partitions):
+            room = limit - len(mine) - len(shared)
+            if part == 0:
+                page, start = self._repository.owned_page(member.user_id, room, start)
+                mine.extend(page)
+            else:
+                ids, start = self._repository.shared_page(partitions[part - 1], room, start)
+                shared.extend(
+                    bot
+                    for bot in self._repository.get_many(ids)
+                    if bot.owner_id != member.user_id
+                    and can_view(bot, member)
+                    and _first_share(bot, member, partitions) == part
+                )
+            if start is None:
+                part, start = part + 1, None
+        shared.sort(key=lambda bot: bot.bot_id, reverse=True)
+        more = part <= len(partitions)
+        token = self._page_tokens.encode(json.dumps({"part": part, "start": start}) if more else None, scope)
+        return BotListPage(mine=mine, shared=shared, next_token=token)
 
     def store(
         self, query: str | None, limit: int, next_token: str | None
@@ -323,13 +397,31 @@ class BotService:
                 details={"knowledge_base_id": knowledge_base_id, "allowed_knowledge_base_ids": list(allowed)},
             )
 
-    def _resolve_users(self, users: list[str], owner_id: str) -> tuple[SharedUser, ...]:
-        """Emails or user ids, as the owner knows their colleagues, kept as user ids (and emails to show)."""
+    def _resolve_users(
+        self, users: list[str], owner_id: str, known: tuple[SharedUser, ...]
+    ) -> tuple[SharedUser, ...]:
+        """Emails or user ids, as the owner knows their colleagues, kept as user ids (and emails to show).
+
+        Names the bot already holds (`known`) need no lookup; the others count against the owner's directory
+        budget before any is made."""
+        if len(users) > self._max_allowed_users:
+            raise BadRequestError(
+                f"A bot is shared with at most {self._max_allowed_users} users by name: share it with a "
+                "group instead.",
+                code="too_many_allowed_users",
+                details={"max_allowed_users": self._max_allowed_users},
+            )
+        # Emails are stored lower-cased at sign-up.
+        wanted = list(dict.fromkeys(v.strip().lower() if "@" in v else v.strip() for v in users))
+        already = {ref: user for user in known for ref in (user.user_id, user.email) if ref}
+        self._directory_budget.spend(owner_id, sum(1 for value in wanted if value not in already))
         resolved: dict[str, SharedUser] = {}
-        for value in users:
+        for value in wanted:
+            if value in already:
+                resolved[already[value].user_id] = already[value]
+                continue
             try:
-                # Emails are stored lower-cased at sign-up.
-                profile = self._user_pool.get_user(value.strip().lower() if "@" in value else value.strip())
+                profile = self._user_pool.get_user(value)
             except UserNotFoundError:
                 raise BadRequestError(
                     f"No user {value!r} to share the bot with.", code="unknown_user"
@@ -347,6 +439,22 @@ class BotService:
                     f"No group {group!r} to share the bot with.", code="unknown_group"
                 ) from None
         return tuple(dict.fromkeys(groups))
+
+
+def _share_partitions(member: Member) -> list[str]:
+    """Where the shares that may admit the member are kept: their own, then each group's."""
+    return [f"SHARE#USER#{member.user_id}", *(f"SHARE#GROUP#{g}" for g in effective_groups(member.groups))]
+
+
+def _first_share(bot: BotItem, member: Member, partitions: list[str]) -> int:
+    """The 1-based position, in `partitions`, of the first share of `bot` that admits the member."""
+    for position, partition in enumerate(partitions, start=1):
+        if position == 1:
+            if any(user.user_id == member.user_id for user in bot.allowed_users):
+                return position
+        elif partition.removeprefix("SHARE#GROUP#") in bot.allowed_groups:
+            return position
+    return 0
 
 
 def _summaries(documents: list[Document]) -> tuple[DocumentSummary, ...]:

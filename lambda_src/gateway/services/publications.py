@@ -1,16 +1,23 @@
 """Published bots: a bot as its own API, with its own API Gateway usage plan (throttle, quota) and keys.
 
 A published call runs with the bot's rights only: the policy of a user in no group (never its owner's, who may
-be an admin), metered to the subject `bot:<bot id>`, which its owner and admins can read.
+be an admin), metered to the subject `bot:<bot id>`, which its owner and admins can read. It is refused
+(bot_unavailable) while the bot is hidden, or its owner is disabled or may no longer publish; an admin may end
+any publication. Terraform caps what a publication may ask for (publication_max).
 """
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from gateway.auth.groups import effective_groups
 from gateway.clock import iso, utcnow
-from gateway.errors import BadRequestError, ConflictError, NotFoundError
+from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from gateway.providers.api_gateway import ApiGatewayKeys, ApiStage
+from gateway.providers.cognito import CognitoUserPool, UserNotFoundError
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.repositories.usage import ROLLUP_COUNTERS, UsageRepository
 from gateway.services.api_keys import InvalidApiKeyError, hash_key, issue_key
@@ -23,6 +30,7 @@ from gateway.services.bots import (
     metering_subject,
 )
 from gateway.services.models import ModelService
+from gateway.settings import GROUP_PUBLISH_ALLOWED, PublicationMax
 
 # Which bot a plan or key serves, for whoever reads the account's usage plans.
 BOT_TAG = "gateway-bot"
@@ -31,6 +39,81 @@ BOT_TAG = "gateway-bot"
 class NotPublishedError(NotFoundError):
     code = "bot_not_published"
     message = "The bot is not published."
+
+
+# How long a process trusts what it read of an owner's standing (a change made through the admin API in the
+# same process acts at once: see OwnerStanding.forget).
+OWNER_STANDING_CACHE_SECONDS = 60.0
+_QUOTA_CAPS = {"DAY": "quota_per_day", "WEEK": "quota_per_week", "MONTH": "quota_per_month"}
+
+
+class BotUnavailableError(ForbiddenError):
+    code = "bot_unavailable"
+    message = "This bot is not available."
+
+
+class PublicationLimitError(BadRequestError):
+    code = "publication_limit_exceeded"
+    message = "The publication asks for more than this gateway allows."
+
+
+class OwnerStanding:
+    """Whether a user may keep a bot published: enabled in Cognito and in PublishAllowed (or Admin, which
+    implies it), read from Cognito and kept per process for a short while."""
+
+    def __init__(
+        self,
+        user_pool: CognitoUserPool,
+        ttl_seconds: float = OWNER_STANDING_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._user_pool = user_pool
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def may_publish(self, user_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(user_id)
+        if cached and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            allowed = self._user_pool.get_user(user_id).enabled and GROUP_PUBLISH_ALLOWED in effective_groups(
+                group.name for group in self._user_pool.groups_of(user_id)
+            )
+        except UserNotFoundError:
+            allowed = False
+        with self._lock:
+            self._cache[user_id] = (now, allowed)
+        return allowed
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._cache.pop(user_id, None)
+
+
+def check_within(cap: PublicationMax, throttle: dict[str, Any], quota: dict[str, Any]) -> None:
+    """Refuse a throttle or quota above what Terraform allows (publication_max)."""
+    allowed = {
+        "rate_limit": cap.rate_limit,
+        "burst_limit": cap.burst_limit,
+        "quota_limit": getattr(cap, _QUOTA_CAPS[quota["period"]]),
+    }
+    asked = {
+        "rate_limit": throttle["rateLimit"],
+        "burst_limit": throttle["burstLimit"],
+        "quota_limit": quota["limit"],
+    }
+    over = [name for name, value in asked.items() if value > allowed[name]]
+    if over:
+        raise PublicationLimitError(
+            "The publication asks for more than allowed: "
+            + ", ".join(f"{name} {asked[name]} > {allowed[name]}" for name in over)
+            + f" (quota per {quota['period']}).",
+            details={"allowed": allowed, "period": quota["period"], "exceeded": over},
+        )
 
 
 @dataclass(frozen=True)
@@ -50,6 +133,8 @@ class PublicationService:
         models: ModelService,
         usage: UsageRepository,
         max_active_keys: int,
+        owner_standing: OwnerStanding,
+        publication_max: PublicationMax,
     ) -> None:
         self._bots = bots
         self._repository = repository
@@ -57,11 +142,14 @@ class PublicationService:
         self._models = models
         self._usage = usage
         self._max_active_keys = max_active_keys
+        self._owner_standing = owner_standing
+        self._publication_max = publication_max
 
     def publish(
         self, owner: Member, bot_id: str, throttle: dict[str, Any], quota: dict[str, Any]
     ) -> tuple[PublicationItem, BotKeyItem, str]:
         bot = self._bots.owned(owner, bot_id)
+        check_within(self._publication_max, throttle, quota)
         if bot.published or self._repository.publication(bot_id):
             raise ConflictError("The bot is already published.", code="already_published")
         # Refused now rather than on every call: the bot's rights are those of a user in no group.
@@ -112,8 +200,10 @@ class PublicationService:
             gateway_usage=self._gateway.usage(publication.usage_plan_id, first_day, day),
         )
 
-    def unpublish(self, owner: Member, bot_id: str) -> None:
-        self._bots.owned(owner, bot_id)
+    def unpublish(self, member: Member, bot_id: str) -> None:
+        """Its owner, or any admin (the kill switch): keys are revoked first, then the plan and records go."""
+        if not manages(self._bots.visible(member, bot_id), member):
+            raise NotBotOwnerError()
         publication = self._publication(bot_id)
         keys = self._repository.keys(bot_id)
         now = iso(utcnow())
@@ -161,6 +251,10 @@ class PublicationService:
         bot = self._repository.get(bot_id)
         if bot is None or not bot.published:
             raise InvalidApiKeyError()
+        if bot.visibility != "visible":
+            raise BotUnavailableError("This bot has been hidden by an administrator.")
+        if not self._owner_standing.may_publish(bot.owner_id):
+            raise BotUnavailableError("This bot's owner may no longer publish it.")
         return bot, key
 
     def _publication(self, bot_id: str) -> PublicationItem:

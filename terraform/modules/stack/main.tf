@@ -72,6 +72,8 @@ locals {
       GATEWAY_USAGE_RETENTION_DAYS  = tostring(var.usage_retention_days)
       GATEWAY_CORS_ALLOWED_ORIGINS  = jsonencode(var.cors_allowed_origins)
       GATEWAY_KNOWLEDGE_BASE_IDS    = jsonencode(var.knowledge_base_ids)
+      GATEWAY_MAX_BOTS_PER_USER     = tostring(var.max_bots_per_user)
+      GATEWAY_PUBLICATION_MAX       = jsonencode(var.publication_max)
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },

@@ -145,15 +145,15 @@ variable "extra_lambda_policy_statements" {
 ################################################################################
 
 variable "allowed_email_domains" {
-  description = "Email domains allowed to register (GATEWAY_ALLOWED_EMAIL_DOMAINS); empty allows none."
+  description = "Who may sign up by themselves (/register and the pre-sign-up trigger; GATEWAY_ALLOWED_EMAIL_DOMAINS): [] nobody (admins add users), [\"*\"] any email domain, otherwise exactly these lowercase domains (no subdomains)."
   type        = list(string)
   default     = []
 
   validation {
-    condition = alltrue([
+    condition = join(",", var.allowed_email_domains) == "*" || alltrue([
       for d in var.allowed_email_domains : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", d))
     ])
-    error_message = "Each allowed email domain must be a lowercase domain name such as example.com (no '@', no scheme)."
+    error_message = "Each allowed email domain must be a lowercase domain name such as example.com (no '@', no scheme); [\"*\"] (any domain) stands alone."
   }
 }
 
@@ -358,5 +358,49 @@ variable "usage_retention_days" {
   validation {
     condition     = var.usage_retention_days >= 1 && floor(var.usage_retention_days) == var.usage_retention_days
     error_message = "usage_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "max_bots_per_user" {
+  description = "Bots one user may own (GATEWAY_MAX_BOTS_PER_USER); creating one more is 409 bot_limit_reached."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.max_bots_per_user >= 1 && var.max_bots_per_user <= 10000 && floor(var.max_bots_per_user) == var.max_bots_per_user
+    error_message = "max_bots_per_user must be a whole number from 1 to 10000."
+  }
+}
+
+variable "publication_max" {
+  description = <<-EOT
+    The most a published bot may ask for (GATEWAY_PUBLICATION_MAX): API Gateway throttle (requests per second,
+    burst) and quota per period (DAY, WEEK, MONTH). Publishing beyond it is 400 publication_limit_exceeded.
+  EOT
+  type = object({
+    rate_limit      = optional(number, 100)
+    burst_limit     = optional(number, 200)
+    quota_per_day   = optional(number, 100000)
+    quota_per_week  = optional(number, 700000)
+    quota_per_month = optional(number, 3000000)
+  })
+  default = {}
+
+  validation {
+    condition     = var.publication_max.rate_limit > 0 && var.publication_max.rate_limit <= 10000
+    error_message = "publication_max.rate_limit must be above 0 and at most 10000 requests per second."
+  }
+
+  validation {
+    condition     = var.publication_max.burst_limit >= 1 && var.publication_max.burst_limit <= 5000 && floor(var.publication_max.burst_limit) == var.publication_max.burst_limit
+    error_message = "publication_max.burst_limit must be a whole number from 1 to 5000."
+  }
+
+  validation {
+    condition = alltrue([
+      for quota in [var.publication_max.quota_per_day, var.publication_max.quota_per_week, var.publication_max.quota_per_month] :
+      quota >= 1 && floor(quota) == quota
+    ])
+    error_message = "publication_max quotas must be whole numbers of requests, at least 1."
   }
 }

@@ -2,7 +2,13 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.repositories.bots import BotChangedError, BotItem, BotRepository
+from gateway.repositories.bots import (
+    BotChangedError,
+    BotItem,
+    BotLimitReachedError,
+    BotRepository,
+    SharedUser,
+)
 
 TABLE = "gateway-test-bots"
 
@@ -83,3 +89,60 @@ def test_use_moves_a_bot_up_the_store_and_private_bots_stay_out(repository):
     assert [(bot.bot_id[-1], bot.use_count) for bot in page] == [("2", 6), ("1", 5)]
     repository.record_use("0" * 28)  # an unknown bot: nothing is created
     assert repository.get("0" * 28) is None
+
+
+def test_creations_past_the_owners_cap_are_refused_and_a_deletion_makes_room(repository):
+    for number in range(3):
+        repository.save(_bot(number), None, max_owned=3)
+    with pytest.raises(BotLimitReachedError) as refused:
+        repository.save(_bot(3), [("a.md", "alpha")], max_owned=3)
+    assert refused.value.status_code == 409
+    assert repository.get(f"{3:028x}") is None
+    assert repository.documents(f"{3:028x}", "v1") == []  # no orphans of the refused bot
+    assert repository.owned_count("owner") == 3
+    repository.save(_bot(4, owner_id="someone else"), None, max_owned=3)  # counted per owner
+    repository.delete(repository.get(f"{0:028x}"))
+    assert repository.owned_count("owner") == 2
+    repository.save(_bot(3), None, max_owned=3)
+    assert repository.owned_count("owner") == 3
+
+
+def test_deleting_a_bot_twice_counts_it_once(repository):
+    bot = _bot(1)
+    repository.save(bot, None, max_owned=5)
+    repository.delete(bot)
+    repository.delete(bot)
+    assert repository.owned_count("owner") == 0
+
+
+def test_a_store_search_reads_a_bounded_number_of_items_and_says_where_to_go_on(repository):
+    for number in range(25):
+        repository.save(_bot(number, use_count=number), None)
+    repository.save(_bot(99, title="The needle", use_count=0), None)  # ranked last
+    page, position = repository.store_page("needle", 5, None, max_items_read=10)
+    assert page == []
+    assert position is not None
+    pages = 1
+    while position is not None and not page:
+        page, position = repository.store_page("needle", 5, position, max_items_read=10)
+        pages += 1
+    assert [bot.title for bot in page] == ["The needle"]
+    assert pages == 3  # 26 items read 10 at a time
+
+
+def test_owned_and_shared_pages_are_bounded_and_resume(repository):
+    for number in range(5):
+        repository.save(_bot(number), None)
+    first, position = repository.owned_page("owner", 3, None)
+    second, end = repository.owned_page("owner", 3, position)
+    assert [b.bot_id for b in first + second] == [f"{n:028x}" for n in range(4, -1, -1)]
+    assert end is None
+    shared = [
+        _bot(10 + n, owner_id="other", shared_scope="partial", allowed_users=(SharedUser("friend", None),))
+        for n in range(3)
+    ]
+    for bot in shared:
+        repository.save(bot, None)
+    ids, position = repository.shared_page("SHARE#USER#friend", 2, None)
+    rest, _ = repository.shared_page("SHARE#USER#friend", 2, position)
+    assert ids + rest == [bot.bot_id for bot in reversed(shared)]
