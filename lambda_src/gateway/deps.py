@@ -8,12 +8,14 @@ FastAPI hands it out inline instead of on a worker thread: thread hops are left 
 import threading
 from collections.abc import Callable
 
+from gateway.auth.standing import UserStandings
 from gateway.auth.tokens import JwksCache, TokenVerifier
 from gateway.providers.api_gateway import ApiGatewayKeys
 from gateway.providers.bedrock import BedrockModels
 from gateway.providers.cognito import CognitoUserPool
 from gateway.providers.cognito_identity import CognitoIdentityPool
 from gateway.providers.knowledge_bases import BedrockKnowledgeBases
+from gateway.repositories.access import AccessRepository
 from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.app_secrets import AppSecretRepository
 from gateway.repositories.audit import AuditRepository
@@ -86,9 +88,18 @@ def _api_gateway_keys() -> ApiGatewayKeys:
     return ApiGatewayKeys(get_settings().usage_plan_name)
 
 
+def _user_standings() -> UserStandings:
+    settings = get_settings()
+    return UserStandings(
+        user_pool.get(), AccessRepository(settings.table_api_keys), settings.user_standing_cache_seconds
+    )
+
+
 def _api_key_service() -> ApiKeyService:
     settings = get_settings()
-    return ApiKeyService(api_key_repository.get(), api_gateway_keys.get(), settings.max_api_keys_per_user)
+    return ApiKeyService(
+        api_key_repository.get(), api_gateway_keys.get(), settings.max_api_keys_per_user, user_standings.get()
+    )
 
 
 def _audit_service() -> AuditService:
@@ -115,7 +126,12 @@ def _page_tokens() -> PageTokens:
 
 def _user_admin_service() -> UserAdminService:
     return UserAdminService(
-        user_pool.get(), api_key_service.get(), api_key_repository.get(), page_tokens.get()
+        user_pool.get(),
+        api_key_service.get(),
+        api_key_repository.get(),
+        page_tokens.get(),
+        user_standings.get(),
+        AccessRepository(get_settings().table_api_keys),
     )
 
 
@@ -205,6 +221,7 @@ token_verifier = Provider(_token_verifier)
 user_pool = Provider(_user_pool)
 identity_pool = Provider(_identity_pool)
 api_key_repository = Provider(_api_key_repository)
+user_standings = Provider(_user_standings)
 api_gateway_keys = Provider(_api_gateway_keys)
 api_key_service = Provider(_api_key_service)
 audit_service = Provider(_audit_service)

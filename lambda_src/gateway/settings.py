@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     usage_plan_name: str = ""
 
     max_api_keys_per_user: int = Field(default=5, ge=1, le=100)
+    # How long a process trusts its copy of a user's groups and enabled state: a change made in the Cognito
+    # console or CLI takes effect within it (the admin API's changes at once; /admin/* always asks Cognito).
+    user_standing_cache_seconds: float = Field(default=60.0, ge=0, le=60)
     audit_retention_days: int = Field(default=400, ge=1)
 
     # Group name -> policy, from Terraform (`group_policies`); a user in no listed group gets the default.

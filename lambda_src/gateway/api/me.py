@@ -106,7 +106,7 @@ def list_api_keys(user: TokenUser, api_keys: ApiKeys) -> ApiKeyListResponse:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, name="me.api_keys.create")
 def create_api_key(user: TokenUser, api_keys: ApiKeys, audit: Audit) -> NewApiKeyResponse:
-    record, value = api_keys.create(user.user_id)
+    record, value = api_keys.create(user.user_id, session_started_at=user.authenticated_at)
     audit.resource = f"api-key/{record.key_id}"
     return NewApiKeyResponse(**ApiKeyResponse.of(record).model_dump(), api_key=value)
 

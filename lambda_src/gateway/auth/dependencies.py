@@ -1,9 +1,12 @@
 """Authentication as FastAPI dependencies; routes declare what they need.
 
-- `TokenUser`: a verified Cognito token (id or access) that has not been signed out.
+- `TokenUser`: a verified Cognito token (id or access) that has not been signed out, of an enabled user.
 - `CurrentUser`: that, plus an active API key (`x-api-key`) owned by the same user.
 - `KeyUser`: an active API key alone, resolved to its owner (OpenAI-compatible `/v1` routes).
-- `require_group(...)`: chained on top, e.g. `AdminUser`.
+- `require_group(...)`: chained on top, e.g. `AdminUser` (which asks Cognito on every request).
+
+Groups and the enabled state come from Cognito (gateway/auth/standing.py), never from the token's
+`cognito:groups`: a member removed from a group loses its rights before their token expires.
 - `RequestCaller` / `KeyCaller`: the principal plus the request id a model call is metered under.
 """
 
@@ -16,12 +19,13 @@ from fastapi import Depends, Request
 
 from gateway import deps
 from gateway.auth.principal import Principal
+from gateway.auth.standing import UserStandings
 from gateway.auth.tokens import InvalidTokenError, TokenVerifier
 from gateway.errors import BadRequestError, ForbiddenError
 from gateway.logs import request_id_var
+from gateway.providers.cognito import UserDisabledError
 from gateway.services.api_keys import ApiKeyService, InvalidApiKeyError
 from gateway.services.audit import audit_context
-from gateway.services.identity import IdentityService
 from gateway.services.models import Caller
 from gateway.settings import GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED
 
@@ -36,16 +40,28 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+Standings = Annotated[UserStandings, Depends(deps.user_standings)]
+
+
+def _with_standing(principal: Principal, standings: UserStandings, rights_version: int) -> Principal:
+    standing = standings.current(principal.user_id, rights_version)
+    if not standing.enabled:
+        raise UserDisabledError()
+    return replace(principal, groups=standing.groups)
+
+
 def get_token_user(
     request: Request,
     verifier: Annotated[TokenVerifier, Depends(deps.token_verifier)],
-    identity: Annotated[IdentityService, Depends(deps.identity_service)],
+    standings: Standings,
 ) -> Principal:
     principal = Principal.from_claims(verifier.verify(bearer_token(request)))
     audit_context(request).user_id = principal.user_id
-    if identity.is_signed_out(principal):
+    # One read gives both the sign-out mark and the rights version the cached standing must match.
+    session = standings.session(principal.user_id)
+    if principal.authenticated_at <= session.signed_out_at:
         raise InvalidTokenError("This session has been signed out.")
-    return principal
+    return _with_standing(principal, standings, session.rights_version)
 
 
 TokenUser = Annotated[Principal, Depends(get_token_user)]
@@ -77,18 +93,19 @@ def api_key_value(request: Request) -> str | None:
 def get_key_user(
     request: Request,
     api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
-    identity: Annotated[IdentityService, Depends(deps.identity_service)],
+    standings: Standings,
 ) -> Principal:
     record = api_keys.resolve(api_key_value(request))
     audit_context(request).user_id = record.owner_id
-    return Principal(
+    owner = Principal(
         user_id=record.owner_id,
         email=None,
-        groups=identity.groups_of(record.owner_id),
+        groups=(),
         token_use="api_key",  # noqa: S106 (a credential kind, not a secret)
         authenticated_at=0,
         api_key_id=record.key_id,
     )
+    return _with_standing(owner, standings, standings.session(record.owner_id).rights_version)
 
 
 KeyUser = Annotated[Principal, Depends(get_key_user)]
@@ -130,10 +147,16 @@ RequestCaller = Annotated[Caller, Depends(get_request_caller)]
 KeyCaller = Annotated[Caller, Depends(get_key_caller)]
 
 
-def require_group(group: str) -> Callable[[Principal], Principal]:
-    """A dependency admitting members of `group` (directly or through Admin)."""
+def require_group(group: str) -> Callable[..., Principal]:
+    """A dependency admitting members of `group` (directly or through Admin). Admin is checked against
+    Cognito on every request: a removed admin cannot use the minute of cache to put themselves back."""
 
-    async def check(principal: CurrentUser) -> Principal:
+    def check(principal: CurrentUser, standings: Standings) -> Principal:
+        if group == GROUP_ADMIN:
+            standing = standings.fresh(principal.user_id)
+            if not standing.enabled:
+                raise UserDisabledError()
+            principal = replace(principal, groups=standing.groups)
         if not principal.in_group(group):
             raise ForbiddenError(f"This needs membership of the {group} group.")
         return principal

@@ -5,9 +5,12 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from gateway.auth.standing import UserStandings
+from gateway.auth.tokens import InvalidTokenError
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError, NotFoundError
 from gateway.providers.api_gateway import ApiGatewayKeys
+from gateway.providers.cognito import UserDisabledError
 from gateway.repositories.api_keys import ACTIVE, ApiKeyRecord, ApiKeyRepository
 
 KEY_VALUE_BYTES = 30  # 40 URL-safe characters; API Gateway wants at least 20
@@ -50,15 +53,27 @@ def issue_key[R](
 
 
 class ApiKeyService:
-    def __init__(self, repository: ApiKeyRepository, gateway: ApiGatewayKeys, max_active_keys: int) -> None:
+    def __init__(
+        self,
+        repository: ApiKeyRepository,
+        gateway: ApiGatewayKeys,
+        max_active_keys: int,
+        standings: UserStandings,
+    ) -> None:
         self._repository = repository
         self._gateway = gateway
         self._max_active_keys = max_active_keys
+        self._standings = standings
         # When this process last recorded each key's use: most requests then need no write at all.
         self._touched: dict[str, datetime] = {}
 
-    def create(self, owner_id: str) -> tuple[ApiKeyRecord, str]:
-        """A new key in the usage plan and its record; returns the record and the value (shown once)."""
+    def create(self, owner_id: str, session_started_at: int | None = None) -> tuple[ApiKeyRecord, str]:
+        """A new key in the usage plan and its record; returns the record and the value (shown once).
+
+        Once the key is stored, the owner must still be enabled in Cognito and (given the session's start) not
+        signed out, else the key is revoked again. /admin/disableUser disables, then signs out, then revokes
+        keys: a key made while it runs is either seen by that revocation or refused here.
+        """
         active = [record for record in self._repository.list_for_owner(owner_id) if record.active]
         if len(active) >= self._max_active_keys:
             raise BadRequestError(
@@ -73,7 +88,21 @@ class ApiKeyService:
             self._repository.add(record)
             return record
 
-        return issue_key(self._gateway, f"user-{owner_id}", f"API key of user {owner_id}", store)
+        record, value = issue_key(self._gateway, f"user-{owner_id}", f"API key of user {owner_id}", store)
+        try:
+            self._refuse_ended_account(owner_id, session_started_at)
+        except (UserDisabledError, InvalidTokenError):
+            self.revoke(owner_id, record.key_id)
+            raise
+        return record, value
+
+    def _refuse_ended_account(self, owner_id: str, session_started_at: int | None) -> None:
+        if session_started_at is not None and (
+            session_started_at <= self._standings.session(owner_id).signed_out_at
+        ):
+            raise InvalidTokenError("This session has been signed out.")
+        if not self._standings.fresh(owner_id).enabled:
+            raise UserDisabledError()
 
     def list_for_owner(self, owner_id: str) -> list[ApiKeyRecord]:
         return sorted(self._repository.list_for_owner(owner_id), key=lambda r: r.created_at, reverse=True)
