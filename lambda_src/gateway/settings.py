@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     directory_lookups_per_minute: int = Field(default=30, ge=1, le=10_000)
     publication_max: PublicationMax = PublicationMax()
 
+    # Who may sign up (/register and Cognito's pre-sign-up trigger): [] nobody (admins add users), ["*"] any
+    # domain, otherwise these exact domains.
     allowed_email_domains: list[str] = []
     auto_join_groups: list[str] = [GROUP_CREATING_BOT_ALLOWED]
 
@@ -133,7 +135,10 @@ class Settings(BaseSettings):
     @field_validator("allowed_email_domains")
     @classmethod
     def _lowercase_domains(cls, domains: list[str]) -> list[str]:
-        return [domain.strip().lower() for domain in domains if domain.strip()]
+        domains = [domain.strip().lower() for domain in domains if domain.strip()]
+        if "*" in domains and len(domains) > 1:
+            raise ValueError('"*" (any domain) cannot be combined with other domains')
+        return domains
 
     @field_validator("auto_join_groups")
     @classmethod

@@ -44,6 +44,8 @@ class Stack:
             "GATEWAY_USAGE_PLAN_NAME": USAGE_PLAN_NAME,
             "GATEWAY_IDENTITY_POOL_ID": self.identity_pool_id,
             "GATEWAY_AUTO_JOIN_GROUPS": json.dumps(["CreatingBotAllowed"]),
+            # Open sign-up ([] would close it); the domain rule's own tests set their lists.
+            "GATEWAY_ALLOWED_EMAIL_DOMAINS": json.dumps(["*"]),
             "GATEWAY_KNOWLEDGE_BASE_IDS": json.dumps([KNOWLEDGE_BASE_ID]),
         }
         env.update({f"GATEWAY_TABLE_{name.upper()}": f"gateway-test-{name}" for name in TABLES})

@@ -1,6 +1,6 @@
-"""Sign-up and sessions: register, login, refresh, logout."""
+"""Sign-up and sessions: register (then confirm by the emailed code), login, refresh, logout."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
@@ -18,6 +18,19 @@ class RegisterRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=8, max_length=256)
     fullname: str = Field(min_length=1, max_length=128)
+
+
+class ConfirmRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    code: str = Field(min_length=1, max_length=32, description="The code emailed on sign-up.")
+
+
+class ResendRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class ConfirmationRequired(BaseModel):
+    status: Literal["confirmation_required"] = "confirmation_required"
 
 
 class RegisterResponse(BaseModel):
@@ -45,10 +58,27 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, name="auth.register")
-def register(body: RegisterRequest, identity: Identity, audit: Audit) -> RegisterResponse:
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED, name="auth.register")
+def register(body: RegisterRequest, identity: Identity, audit: Audit) -> ConfirmationRequired:
+    """Emails a confirmation code. The same answer whether or not the address has an account."""
     audit.subject = body.email.strip().lower()
-    registration = identity.register(body.email, body.password, body.fullname)
+    identity.register(body.email, body.password, body.fullname)
+    return ConfirmationRequired()
+
+
+@router.post("/register/resend", status_code=status.HTTP_202_ACCEPTED, name="auth.register_resend")
+def register_resend(body: ResendRequest, identity: Identity, audit: Audit) -> ConfirmationRequired:
+    """Emails a new code for a sign-up not yet confirmed (the same answer for any address)."""
+    audit.subject = body.email.strip().lower()
+    identity.resend_code(body.email)
+    return ConfirmationRequired()
+
+
+@router.post("/register/confirm", status_code=status.HTTP_201_CREATED, name="auth.register_confirm")
+def register_confirm(body: ConfirmRequest, identity: Identity, audit: Audit) -> RegisterResponse:
+    """Confirms the account with the emailed code and answers the first API key (shown once)."""
+    audit.subject = body.email.strip().lower()
+    registration = identity.confirm(body.email, body.code.strip())
     audit.user_id = registration.user_id
     audit.resource = f"user/{registration.user_id}"
     return RegisterResponse(

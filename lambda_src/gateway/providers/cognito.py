@@ -35,6 +35,27 @@ class UserExistsError(ConflictError):
     message = "An account with this email exists already."
 
 
+class InvalidCodeError(BadRequestError):
+    code = "invalid_code"
+    message = "The confirmation code is wrong."
+
+
+class CodeExpiredError(BadRequestError):
+    code = "code_expired"
+    message = "The confirmation code has expired; ask for a new one (POST /register/resend)."
+
+
+class TooManyAttemptsError(AppError):
+    status_code = 429
+    code = "too_many_attempts"
+    message = "Too many attempts; wait a while or ask for a new code (POST /register/resend)."
+
+
+class UserNotConfirmedError(ForbiddenError):
+    code = "user_not_confirmed"
+    message = "This account is not confirmed yet: enter the code that was emailed (POST /register/confirm)."
+
+
 class InvalidPasswordError(BadRequestError):
     code = "invalid_password"
 
@@ -90,13 +111,37 @@ class CognitoUserPool:
         return client("cognito-idp")
 
     @cached_property
-    def password_rules(self) -> str:
-        """The pool's password policy in words, read once per process."""
+    def _password_policy(self) -> dict[str, Any] | None:
+        """Read once per process; None when it cannot be read (Cognito then judges alone)."""
         try:
-            policy = self._idp.describe_user_pool(UserPoolId=self.user_pool_id)["UserPool"]["Policies"][
-                "PasswordPolicy"
-            ]
+            return dict(
+                self._idp.describe_user_pool(UserPoolId=self.user_pool_id)["UserPool"]["Policies"][
+                    "PasswordPolicy"
+                ]
+            )
         except (ClientError, KeyError):
+            return None
+
+    def password_meets_policy(self, password: str) -> bool:
+        """The pool's policy checked before SignUp, so a weak password is refused alike for new and existing
+        addresses (Cognito may report an existing user before a weak password)."""
+        policy = self._password_policy
+        if policy is None:
+            return True
+        checks = (
+            len(password) >= int(policy.get("MinimumLength", 8)),
+            not policy.get("RequireUppercase") or any(c.isupper() for c in password),
+            not policy.get("RequireLowercase") or any(c.islower() for c in password),
+            not policy.get("RequireNumbers") or any(c.isdigit() for c in password),
+            not policy.get("RequireSymbols") or any(not c.isalnum() and not c.isspace() for c in password),
+        )
+        return all(checks)
+
+    @cached_property
+    def password_rules(self) -> str:
+        """The pool's password policy in words."""
+        policy = self._password_policy
+        if policy is None:
             return "The password does not meet the password policy."
         needs = [
             label
@@ -114,6 +159,7 @@ class CognitoUserPool:
         return f"The password must have {rules}."
 
     def sign_up(self, email: str, password: str, fullname: str) -> str:
+        """Creates the user UNCONFIRMED; Cognito emails a code (the pool auto-verifies email)."""
         try:
             response = self._idp.sign_up(
                 ClientId=self.client_id,
@@ -135,13 +181,45 @@ class CognitoUserPool:
             raise _upstream(exc) from exc
         return str(response["UserSub"])
 
-    def confirm(self, username: str) -> None:
-        self._call("admin_confirm_sign_up", Username=username)
-        self._call(
-            "admin_update_user_attributes",
-            Username=username,
-            UserAttributes=[{"Name": "email_verified", "Value": "true"}],
-        )
+    def confirm_sign_up(self, email: str, code: str) -> None:
+        """Confirms by the emailed code, which also verifies the address."""
+        try:
+            self._idp.confirm_sign_up(ClientId=self.client_id, Username=email, ConfirmationCode=code)
+        except ClientError as exc:
+            code_name = error_code(exc)
+            # Unknown user and already confirmed look like a wrong code: nobody learns who has an account.
+            if code_name in ("CodeMismatchException", "UserNotFoundException", "NotAuthorizedException"):
+                raise InvalidCodeError() from exc
+            if code_name == "ExpiredCodeException":
+                raise CodeExpiredError() from exc
+            if code_name in (
+                "LimitExceededException",
+                "TooManyFailedAttemptsException",
+                "TooManyRequestsException",
+            ):
+                raise TooManyAttemptsError() from exc
+            if code_name == "InvalidParameterException":
+                raise InvalidCodeError() from exc
+            raise _upstream(exc) from exc
+
+    def resend_confirmation_code(self, email: str) -> None:
+        """A new code for an unconfirmed user; silent for unknown and confirmed ones (no enumeration)."""
+        try:
+            self._idp.resend_confirmation_code(ClientId=self.client_id, Username=email)
+        except ClientError as exc:
+            code_name = error_code(exc)
+            if code_name in ("UserNotFoundException", "InvalidParameterException", "NotAuthorizedException"):
+                return
+            if code_name in ("LimitExceededException", "TooManyRequestsException"):
+                raise TooManyAttemptsError() from exc
+            raise _upstream(exc) from exc
+
+    def find_user(self, email: str) -> UserProfile | None:
+        """The user signed in by this email, or None."""
+        try:
+            return self.get_user(email)
+        except UserNotFoundError:
+            return None
 
     def add_to_group(self, username: str, group: str) -> None:
         self._call("admin_add_user_to_group", Username=username, GroupName=group)
@@ -212,8 +290,8 @@ class CognitoUserPool:
                 raise UserDisabledError() from exc
             if code in ("NotAuthorizedException", "UserNotFoundException"):
                 raise InvalidCredentialsError() from exc
-            if code == "UserNotConfirmedException":
-                raise ForbiddenError("This account is not confirmed yet.", code="user_not_confirmed") from exc
+            if code == "UserNotConfirmedException":  # Cognito says so only after the right password
+                raise UserNotConfirmedError() from exc
             if code == "PasswordResetRequiredException":
                 raise ForbiddenError("A password reset is required.", code="password_reset_required") from exc
             raise _upstream(exc) from exc

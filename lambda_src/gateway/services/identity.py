@@ -8,7 +8,7 @@ from gateway.auth.groups import effective_groups, permissions_for, preferred_rol
 from gateway.auth.principal import Principal
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError
-from gateway.providers.cognito import CognitoUserPool, Tokens
+from gateway.providers.cognito import CognitoUserPool, InvalidPasswordError, Tokens, UserExistsError
 from gateway.providers.cognito_identity import AwsCredentials, CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRecord, ApiKeyRepository
 from gateway.services.api_keys import ApiKeyService
@@ -28,6 +28,11 @@ class DomainNotAllowedError(ForbiddenError):
     message = "Sign-up is limited to the organisation's email domains."
 
 
+class SignUpClosedError(ForbiddenError):
+    code = "sign_up_closed"
+    message = "Sign-up is closed: an administrator adds users."
+
+
 def normalise_email(email: str) -> str:
     """Trimmed and lower-cased: one account per mailbox, whatever case people type it in."""
     candidate = email.strip()
@@ -37,8 +42,9 @@ def normalise_email(email: str) -> str:
 
 
 def email_domain_allowed(email: str, allowed_domains: list[str]) -> bool:
-    """Exact, case-insensitive match of the whole domain: `a@evil.com.example.com` is not `example.com`."""
-    if not allowed_domains:
+    """`[]` closes sign-up, `["*"]` opens it to any domain; otherwise an exact, case-insensitive match of the
+    whole domain (`a@evil.com.example.com` is not `example.com`)."""
+    if "*" in allowed_domains:
         return True
     domain = email.rpartition("@")[2].lower()
     return domain in {allowed.lower() for allowed in allowed_domains}
@@ -83,23 +89,56 @@ class IdentityService:
         self._auto_join_groups = auto_join_groups
         self._group_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
-    def register(self, email: str, password: str, fullname: str) -> Registration:
-        email = normalise_email(email)
+    def _require_sign_up_allowed(self, email: str) -> None:
+        if not self._allowed_domains:
+            raise SignUpClosedError()
         if not email_domain_allowed(email, self._allowed_domains):
             raise DomainNotAllowedError()
-        user_id = self._pool.sign_up(email, password, fullname)
+
+    def register(self, email: str, password: str, fullname: str) -> None:
+        """Starts a sign-up: Cognito emails a code to the address, and only its owner can confirm.
+
+        The answer is the same whether or not the address has an account: for a confirmed one nothing happens;
+        an unconfirmed one (which proves nothing) is replaced by this sign-up, so nobody can hold a
+        colleague's address by signing up first."""
+        email = normalise_email(email)
+        self._require_sign_up_allowed(email)
+        # Checked here, before Cognito may answer "exists" first, so weak passwords are refused alike.
+        if not self._pool.password_meets_policy(password):
+            raise InvalidPasswordError(self._pool.password_rules)
         try:
-            self._pool.confirm(user_id)
+            self._pool.sign_up(email, password, fullname)
+        except UserExistsError:
+            existing = self._pool.find_user(email)
+            if existing is None or existing.status != "UNCONFIRMED":
+                return
+            self._pool.delete_user(existing.user_id)
+            self._pool.sign_up(email, password, fullname)
+
+    def resend_code(self, email: str) -> None:
+        """A new code for a pending sign-up; silent for unknown and confirmed addresses."""
+        email = normalise_email(email)
+        self._require_sign_up_allowed(email)
+        self._pool.resend_confirmation_code(email)
+
+    def confirm(self, email: str, code: str) -> Registration:
+        """The emailed code confirms the account; the user joins the auto-join groups and gets a first key."""
+        email = normalise_email(email)
+        self._pool.confirm_sign_up(email, code)
+        user = self._pool.get_user(email)
+        try:
+            # The post-confirmation trigger joins them too on AWS (idempotent); locally no trigger runs.
             for group in self._auto_join_groups:
-                self._pool.add_to_group(user_id, group)
-            record, value = self._api_keys.create(user_id)
-            self._sessions.record_profile(user_id, email, fullname)
+                self._pool.add_to_group(user.user_id, group)
+            record, value = self._api_keys.create(user.user_id)
+            self._sessions.record_profile(user.user_id, email, user.fullname or "")
         except Exception:
-            # No half-made accounts: without its key the account could not be used anyway.
-            self._pool.delete_user(user_id)
+            # No half-made accounts: a confirmed account without its key could not be confirmed again,
+            # while a deleted one can simply sign up anew.
+            self._pool.delete_user(user.user_id)
             raise
         return Registration(
-            user_id=user_id,
+            user_id=user.user_id,
             email=email,
             groups=sorted(self._auto_join_groups),
             api_key=record,

@@ -20,15 +20,17 @@ def register() -> None:
     from localstack.services.edge import ROUTER
 
     from .apigw.handlers import CognitoAuthorizerAndUsagePlans, apply_gateway_response_headers
+    from .cognito.confirmation import MAILBOX_ROUTE, serve_mailbox
     from .cognito.jwks import ROUTE, serve_jwks
 
     ROUTER.add(ROUTE, serve_jwks)
+    ROUTER.add(MAILBOX_ROUTE, serve_mailbox, methods=["GET"])
     if os.environ.get("GATEWAY_LOCALSTACK_APIGW", "1") == "1":
         handlers.preprocess_request.append(CognitoAuthorizerAndUsagePlans())
         apply_gateway_response_headers(handlers.gateway_exception_handler)
     LOG.info(
-        "gateway_localstack: Cognito JWKS route and REST API authorizer/usage plans/gateway response headers "
-        "registered"
+        "gateway_localstack: Cognito JWKS and mailbox routes and REST API authorizer/usage plans/gateway "
+        "response headers registered"
     )
 
 

@@ -17,7 +17,7 @@ variable "lambda_zip_path" {
 }
 
 variable "allowed_email_domains" {
-  description = "Email domains allowed to register (lowercase, e.g. [\"example.com\"])."
+  description = "Who may sign up by themselves: [] nobody (admins add users), [\"*\"] any domain, otherwise exactly these lowercase domains (e.g. [\"example.com\"])."
   type        = list(string)
 }
 

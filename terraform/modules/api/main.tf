@@ -30,7 +30,7 @@ resource "aws_api_gateway_rest_api" "this" {
 # Resources
 #
 #   /                        ANY  no auth, no key
-#   /<public path>           ANY  no auth, no key
+#   /<public path>[/{proxy+}]  ANY  no auth, no key (sub-paths too: /register/confirm; the function 404s others)
 #   /<prefix>                ANY  no auth, API key
 #   /<prefix>/{proxy+}       ANY  no auth, API key
 #   /{proxy+}                ANY  Cognito token + API key
@@ -45,6 +45,14 @@ resource "aws_api_gateway_resource" "top" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_rest_api.this.root_resource_id
   path_part   = each.key
+}
+
+resource "aws_api_gateway_resource" "public_proxy" {
+  for_each = toset(var.public_paths)
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.top[each.key].id
+  path_part   = "{proxy+}"
 }
 
 resource "aws_api_gateway_resource" "prefix_proxy" {
@@ -114,6 +122,14 @@ locals {
         authorization    = "NONE"
         api_key_required = false
         proxy            = false
+      }
+    },
+    {
+      for path in var.public_paths : "/${path}/{proxy+}" => {
+        resource_id      = aws_api_gateway_resource.public_proxy[path].id
+        authorization    = "NONE"
+        api_key_required = false
+        proxy            = true
       }
     },
     {

@@ -48,7 +48,7 @@ variable "cognito_user_pool_arn" {
 ################################################################################
 
 variable "public_paths" {
-  description = "Top-level paths served without token or API key (e.g. /health, /login)."
+  description = "Top-level paths served, with their sub-paths (/register/confirm), without token or API key."
   type        = list(string)
   default     = ["health", "register", "login", "refresh"]
 

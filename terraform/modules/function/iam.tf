@@ -46,7 +46,6 @@ locals {
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminListGroupsForUser",
     "cognito-idp:AdminConfirmSignUp",
-    "cognito-idp:AdminUpdateUserAttributes",
     "cognito-idp:AdminAddUserToGroup",
     "cognito-idp:AdminRemoveUserFromGroup",
     "cognito-idp:AdminDisableUser",

@@ -7,9 +7,8 @@ from tests.unit.gateway.api.helpers import PASSWORD
 
 def test_a_full_register_login_key_cycle_logs_no_secret(api, capsys, caplog):
     caplog.set_level(logging.DEBUG)
-    registration = api.post(
-        "/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "Ada"}
-    ).json()
+    api.post("/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "Ada"})
+    registration = api.post("/register/confirm", json={"email": "ada@example.com", "code": "123456"}).json()
     api.post("/login", json={"email": "ada@example.com", "password": "Wrong-password-9"})
     tokens = api.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).json()
     headers = {"authorization": f"Bearer {tokens['id_token']}", "x-api-key": registration["api_key"]}

@@ -37,6 +37,7 @@ def test_lists_come_from_json_and_domains_are_lowercased(monkeypatch):
         ("GATEWAY_CORS_ALLOWED_ORIGINS", '["https://app.example.com/"]'),
         ("GATEWAY_CORS_ALLOWED_ORIGINS", '["https://*.example.com"]'),
         ("GATEWAY_CORS_ALLOWED_ORIGINS", '["*", "https://app.example.com"]'),
+        ("GATEWAY_ALLOWED_EMAIL_DOMAINS", '["*", "example.com"]'),
         ("GATEWAY_KNOWLEDGE_BASE_IDS", '["KB1"]'),
         ("GATEWAY_KNOWLEDGE_BASE_IDS", '["ABCDEFGH12", "ABCDEFGH12X"]'),
     ],

@@ -34,18 +34,22 @@ class MotoBackedProvider:
         self.service = service
 
 
-def moto_service(service: str, serialised: bool = False) -> Service:
+def moto_service(service: str, serialised: bool = False, overrides: dict | None = None) -> Service:
+    """`overrides`: operation name -> handler(context, request) answering it instead of plain moto."""
     handler = _forward_to_moto_serialised if serialised else _forward_to_moto
 
     def dispatch_table(provider: MotoBackedProvider) -> dict:
-        return dict.fromkeys(load_service(provider.service).operation_names, handler)
+        return {**dict.fromkeys(load_service(provider.service).operation_names, handler), **(overrides or {})}
 
     return Service.for_provider(MotoBackedProvider(service), dispatch_table_factory=dispatch_table)
 
 
 @aws_provider(api="cognito-idp", name="moto")
 def cognito_idp():
-    return moto_service("cognito-idp")
+    # Sign-up confirmation codes: moto neither sends nor checks them (cognito/mailbox.py).
+    from ..cognito.confirmation import HANDLERS
+
+    return moto_service("cognito-idp", overrides=HANDLERS)
 
 
 @aws_provider(api="cognito-identity", name="moto")

@@ -1,10 +1,19 @@
 PASSWORD = "Correct-horse-9"
 
 
+# moto in-process neither sends nor checks confirmation codes (test_auth.py stubs Cognito where a code's check
+# matters; the local emulator's mailbox checks them end to end).
+ANY_CODE = "123456"
+
+
 def register(api, email="ada@example.com", password=PASSWORD, fullname="Ada Lovelace"):
+    """Sign up and confirm: the confirmation's body (user, groups, first API key)."""
     response = api.post("/register", json={"email": email, "password": password, "fullname": fullname})
-    assert response.status_code == 201, response.text
-    return response.json()
+    assert response.status_code == 202, response.text
+    assert response.json() == {"status": "confirmation_required"}
+    confirmed = api.post("/register/confirm", json={"email": email, "code": ANY_CODE})
+    assert confirmed.status_code == 201, confirmed.text
+    return confirmed.json()
 
 
 def login(api, email="ada@example.com", password=PASSWORD):

@@ -88,7 +88,7 @@ def test_audit_trail_newest_first_with_paging(api, admin_headers):
         f"/admin/audit-logs/user/{user['user_id']}?limit=2&next_token={first.json()['next_token']}",
         headers=admin_headers,
     )
-    assert [e["action"] for e in rest.json()["events"]] == ["auth.login", "auth.register"]
+    assert [e["action"] for e in rest.json()["events"]] == ["auth.login", "auth.register_confirm"]
     epoch = api.get(
         f"/admin/audit-logs/user/{user['user_id']}?start_time=0&end_time=1", headers=admin_headers
     )

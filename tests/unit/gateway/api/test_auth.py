@@ -5,20 +5,161 @@ from tests.support.aws import REGION
 from tests.unit.gateway.api.helpers import PASSWORD, login, register, signed_up
 
 
-def test_register_creates_the_user_their_groups_and_a_key(api, stack):
+def _idp():
+    return boto3.client("cognito-idp", region_name=REGION)
+
+
+def _sign_up(api, email="ada@example.com", password=PASSWORD, fullname="Ada Lovelace"):
+    return api.post("/register", json={"email": email, "password": password, "fullname": fullname})
+
+
+class _CognitoAnswering:
+    """The app's Cognito client, except for the operations given (moto neither checks codes nor resends)."""
+
+    def __init__(self, real, **operations):
+        self._real = real
+        self._operations = operations
+
+    def __getattr__(self, name):
+        return self._operations.get(name) or getattr(self._real, name)
+
+
+def _cognito_refusing(monkeypatch, operation, code, message="refused"):
+    from botocore.exceptions import ClientError
+
+    from gateway.aws import client
+    from gateway.providers.cognito import CognitoUserPool
+
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+    name = "confirm_sign_up" if operation == "ConfirmSignUp" else "resend_confirmation_code"
+    monkeypatch.setattr(
+        CognitoUserPool,
+        "_idp",
+        property(lambda _self: _CognitoAnswering(client("cognito-idp"), **{name: refuse})),
+    )
+
+
+def test_register_answers_202_and_leaves_the_user_unconfirmed_without_a_key(api, stack):
+    response = _sign_up(api, email="Ada@Example.COM")
+    assert response.status_code == 202
+    assert response.json() == {"status": "confirmation_required"}
+    users = _idp().list_users(UserPoolId=stack.user_pool_id)["Users"]
+    assert [u["UserStatus"] for u in users] == ["UNCONFIRMED"]
+    assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"] == []
+
+
+def test_confirm_creates_the_user_their_groups_and_a_key(api, stack):
     body = register(api, email="Ada@Example.COM")
     assert body["email"] == "ada@example.com"
     assert body["groups"] == ["CreatingBotAllowed"]
     assert len(body["api_key"]) >= 20
-    idp = boto3.client("cognito-idp", region_name=REGION)
-    user = idp.admin_get_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])
+    user = _idp().admin_get_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])
     assert user["UserStatus"] == "CONFIRMED"
-    groups = idp.admin_list_groups_for_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])["Groups"]
+    groups = _idp().admin_list_groups_for_user(UserPoolId=stack.user_pool_id, Username=body["user_id"])[
+        "Groups"
+    ]
     assert [g["GroupName"] for g in groups] == ["CreatingBotAllowed"]
     # The key is in the usage plan, so the gateway's throttle and quota apply to it.
     apigw = boto3.client("apigateway", region_name=REGION)
     plan_keys = apigw.get_usage_plan_keys(usagePlanId=stack.usage_plan_id)["items"]
     assert body["api_key_id"] in {key["id"] for key in plan_keys}
+
+
+def test_login_before_confirmation_is_403_only_with_the_right_password(api):
+    _sign_up(api)
+    right = api.post("/login", json={"email": "ada@example.com", "password": PASSWORD})
+    assert right.status_code == 403
+    assert right.json()["error"]["code"] == "user_not_confirmed"
+    wrong = api.post("/login", json={"email": "ada@example.com", "password": "Wrong-password-1"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_register_of_a_confirmed_address_answers_the_same_and_changes_nothing(api, stack):
+    first = register(api)
+    again = _sign_up(api, email="ADA@example.com", password="Other-horse-99", fullname="Squatter")
+    assert again.status_code == 202
+    assert again.json() == {"status": "confirmation_required"}
+    assert login(api)["id_token"]  # the owner's password still works
+    assert (
+        api.post("/login", json={"email": "ada@example.com", "password": "Other-horse-99"}).status_code == 401
+    )
+    user = _idp().admin_get_user(UserPoolId=stack.user_pool_id, Username=first["user_id"])
+    assert user["UserStatus"] == "CONFIRMED"
+
+
+def test_a_newer_sign_up_replaces_an_unconfirmed_one(api, stack):
+    _sign_up(api, password="Squatters-pass-1", fullname="Squatter")
+    register(api, fullname="Ada Lovelace")
+    users = _idp().list_users(UserPoolId=stack.user_pool_id)["Users"]
+    assert len(users) == 1
+    assert login(api)["id_token"]
+    assert (
+        api.post("/login", json={"email": "ada@example.com", "password": "Squatters-pass-1"}).status_code
+        == 401
+    )
+
+
+def test_a_weak_password_is_refused_alike_for_new_and_existing_addresses(api):
+    register(api)
+    for email in ("ada@example.com", "new@example.com"):
+        response = _sign_up(api, email=email, password="alllowercase-1")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_password"
+
+
+@pytest.mark.parametrize(
+    ("cognito_error", "status", "code"),
+    [
+        ("CodeMismatchException", 400, "invalid_code"),
+        ("UserNotFoundException", 400, "invalid_code"),
+        ("NotAuthorizedException", 400, "invalid_code"),  # already confirmed
+        ("ExpiredCodeException", 400, "code_expired"),
+        ("LimitExceededException", 429, "too_many_attempts"),
+        ("TooManyFailedAttemptsException", 429, "too_many_attempts"),
+    ],
+)
+def test_confirm_refusals(api, monkeypatch, cognito_error, status, code):
+    _sign_up(api)
+    _cognito_refusing(monkeypatch, "ConfirmSignUp", cognito_error)
+    response = api.post("/register/confirm", json={"email": "ada@example.com", "code": "000000"})
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"] == []
+
+
+def test_resend_asks_cognito_for_a_new_code(api, monkeypatch):
+    from gateway.aws import client
+    from gateway.providers.cognito import CognitoUserPool
+
+    asked = []
+    resend = lambda **kwargs: asked.append(kwargs) or {}  # noqa: E731
+    monkeypatch.setattr(
+        CognitoUserPool,
+        "_idp",
+        property(lambda _self: _CognitoAnswering(client("cognito-idp"), resend_confirmation_code=resend)),
+    )
+    response = api.post("/register/resend", json={"email": "Ada@example.com"})
+    assert response.status_code == 202
+    assert response.json() == {"status": "confirmation_required"}
+    assert [a["Username"] for a in asked] == ["ada@example.com"]
+
+
+@pytest.mark.parametrize("cognito_error", ["UserNotFoundException", "InvalidParameterException"])
+def test_resend_answers_the_same_for_unknown_and_confirmed_addresses(api, monkeypatch, cognito_error):
+    _cognito_refusing(monkeypatch, "ResendConfirmationCode", cognito_error)
+    response = api.post("/register/resend", json={"email": "ada@example.com"})
+    assert response.status_code == 202
+    assert response.json() == {"status": "confirmation_required"}
+
+
+def test_resend_too_often_is_429(api, monkeypatch):
+    _cognito_refusing(monkeypatch, "ResendConfirmationCode", "LimitExceededException")
+    response = api.post("/register/resend", json={"email": "ada@example.com"})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "too_many_attempts"
 
 
 def test_the_key_value_is_stored_only_as_a_hash(api, stack):
@@ -64,13 +205,6 @@ def test_register_password_against_the_pool_policy_is_400_with_the_rules(api):
     assert "upper-case" in error["message"]
 
 
-def test_register_twice_is_409_whatever_the_case(api):
-    register(api, email="ada@example.com")
-    response = api.post("/register", json={"email": "ADA@example.com", "password": PASSWORD, "fullname": "A"})
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "user_exists"
-
-
 @pytest.mark.parametrize(
     ("email", "allowed"),
     [
@@ -84,25 +218,50 @@ def test_register_twice_is_409_whatever_the_case(api):
     ],
 )
 def test_register_enforces_the_allowed_domains(api, monkeypatch, email, allowed):
-    monkeypatch.setenv("GATEWAY_ALLOWED_EMAIL_DOMAINS", '["example.com", "Corp.Example.org"]')
-    from gateway import deps
-    from gateway.settings import get_settings
-
-    get_settings.cache_clear()
-    deps.reset()
+    _allow_domains(monkeypatch, '["example.com", "Corp.Example.org"]')
     response = api.post("/register", json={"email": email, "password": PASSWORD, "fullname": "A"})
     if allowed:
-        assert response.status_code == 201, response.text
+        assert response.status_code == 202, response.text
     else:
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "domain_not_allowed"
 
 
-def test_register_rolls_back_the_user_when_the_key_cannot_be_made(api, stack, monkeypatch):
+def _allow_domains(monkeypatch, domains_json):
+    from gateway import deps
+    from gateway.settings import get_settings
+
+    monkeypatch.setenv("GATEWAY_ALLOWED_EMAIL_DOMAINS", domains_json)
+    get_settings.cache_clear()
+    deps.reset()
+
+
+def test_an_empty_domain_list_closes_sign_up(api, monkeypatch, stack):
+    _allow_domains(monkeypatch, "[]")
+    for path, body in (
+        ("/register", {"email": "ada@example.com", "password": PASSWORD, "fullname": "A"}),
+        ("/register/resend", {"email": "ada@example.com"}),
+    ):
+        response = api.post(path, json=body)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "sign_up_closed"
+    assert _idp().list_users(UserPoolId=stack.user_pool_id)["Users"] == []
+
+
+def test_a_star_opens_sign_up_to_any_domain(api, monkeypatch):
+    _allow_domains(monkeypatch, '["*"]')
+    response = api.post(
+        "/register", json={"email": "ada@anywhere.org", "password": PASSWORD, "fullname": "A"}
+    )
+    assert response.status_code == 202, response.text
+
+
+def test_confirm_rolls_back_the_user_when_the_key_cannot_be_made(api, stack, monkeypatch):
     from gateway.providers.api_gateway import ApiGatewayKeys
 
     monkeypatch.setattr(ApiGatewayKeys, "__init__", lambda self, _name: _init_with_missing_plan(self))
-    response = api.post("/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "A"})
+    _sign_up(api)
+    response = api.post("/register/confirm", json={"email": "ada@example.com", "code": "123456"})
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "usage_plan_missing"
     users = boto3.client("cognito-idp", region_name=REGION).list_users(UserPoolId=stack.user_pool_id)["Users"]
@@ -117,14 +276,17 @@ def _init_with_missing_plan(keys):
     keys._lock = threading.Lock()
 
 
-def test_a_key_record_that_cannot_be_written_leaves_no_gateway_key(api, stack, monkeypatch):
+def test_a_key_record_that_cannot_be_written_at_confirmation_leaves_no_gateway_key_nor_user(
+    api, stack, monkeypatch
+):
     from gateway.repositories.api_keys import ApiKeyRepository
 
     def failing_add(self, record):
         raise RuntimeError("DynamoDB is down")
 
+    _sign_up(api)
     monkeypatch.setattr(ApiKeyRepository, "add", failing_add)
-    response = api.post("/register", json={"email": "ada@example.com", "password": PASSWORD, "fullname": "A"})
+    response = api.post("/register/confirm", json={"email": "ada@example.com", "code": "123456"})
     assert response.status_code == 500
     assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"] == []
     users = boto3.client("cognito-idp", region_name=REGION).list_users(UserPoolId=stack.user_pool_id)["Users"]

@@ -21,7 +21,7 @@ def test_identity_actions_are_audited_with_who_what_where_and_outcome(api):
     events = _events(registration["user_id"])
     actions = [(e["action"], e["success"]) for e in sorted(events, key=lambda e: e["sk"])]
     assert actions == [
-        ("auth.register", True),
+        ("auth.register_confirm", True),
         ("auth.login", True),
         ("me.api_keys.create", True),
         ("me.api_keys.revoke", True),

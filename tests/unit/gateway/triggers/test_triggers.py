@@ -37,8 +37,28 @@ def test_pre_sign_up_enforces_the_domains(monkeypatch, email, allowed):
             pre_sign_up.handler(event, None)
 
 
-def test_pre_sign_up_lets_anyone_in_without_a_domain_list():
+def _allow(monkeypatch, domains_json):
+    monkeypatch.setenv("GATEWAY_ALLOWED_EMAIL_DOMAINS", domains_json)
+    monkeypatch.setenv("GATEWAY_COMPONENT", "trigger")
+    get_settings.cache_clear()
+
+
+def test_pre_sign_up_refuses_every_sign_up_without_a_domain_list(monkeypatch):
+    _allow(monkeypatch, "[]")
+    with pytest.raises(pre_sign_up.DomainNotAllowed, match="sign_up_closed"):
+        pre_sign_up.handler(_sign_up_event("a@example.com"), None)
+
+
+def test_pre_sign_up_lets_any_domain_in_with_a_star(monkeypatch):
+    _allow(monkeypatch, '["*"]')
     assert pre_sign_up.handler(_sign_up_event("a@anywhere.org"), None)["userName"] == "user-1"
+
+
+@pytest.mark.parametrize("source", ["PreSignUp_AdminCreateUser", "PreSignUp_ExternalProvider"])
+def test_pre_sign_up_leaves_users_added_by_admins_or_federation_to_them(monkeypatch, source):
+    _allow(monkeypatch, "[]")
+    event = _sign_up_event("a@anywhere.org", source=source)
+    assert pre_sign_up.handler(event, None) is event
 
 
 def test_post_confirmation_joins_the_auto_join_groups(stack, monkeypatch):
