@@ -65,8 +65,10 @@ def run(calls: int) -> None:
     deps.token_verifier.get()._jwks._fetch = lambda _url: moto_jwks
     client = TestClient(app)
     password = "Correct-horse-9"
+    client.post("/register", json={"email": "bench@example.com", "password": password, "fullname": "Bench"})
+    # moto in-process accepts any confirmation code.
     registration = client.post(
-        "/register", json={"email": "bench@example.com", "password": password, "fullname": "Bench"}
+        "/register/confirm", json={"email": "bench@example.com", "code": "123456"}
     ).json()
     tokens = client.post("/login", json={"email": "bench@example.com", "password": password}).json()
     headers = {"authorization": f"Bearer {tokens['id_token']}", "x-api-key": registration["api_key"]}

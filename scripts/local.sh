@@ -62,9 +62,13 @@ Local stack is up (AWS endpoint $endpoint, outputs in $state_dir/outputs.json).
 API: $url
 
   curl -s $url/health
-  # sign up, log in, call a protected route with the token and your API key:
+  # sign up, read the code from the local mailbox (nothing is emailed), confirm (answers your API key),
+  # log in, call a protected route with the token and your API key:
   curl -s -X POST $url/register -H 'content-type: application/json' \\
        -d '{"email":"ada@example.com","password":"Correct-horse-9","fullname":"Ada Lovelace"}'
+  curl -s $endpoint/_gateway/mailbox/ada@example.com
+  curl -s -X POST $url/register/confirm -H 'content-type: application/json' \\
+       -d '{"email":"ada@example.com","code":"<code>"}'
   curl -s -X POST $url/login -H 'content-type: application/json' \\
        -d '{"email":"ada@example.com","password":"Correct-horse-9"}'
   curl -s $url/me -H "authorization: Bearer \$ID_TOKEN" -H "x-api-key: \$API_KEY"

@@ -266,7 +266,7 @@ def _next_steps(api_url: str, account: AdminAccount, api_key: str | None) -> str
     ]
     if api_key is None:
         lines += [
-            "Your API key is the one /register gave you; a new one (needs only the token):",
+            "Your API key is the one /register/confirm gave you; a new one (needs only the token):",
             f'  curl -s -X POST {api_url}/me/api-keys -H "authorization: Bearer $ID_TOKEN"',
         ]
     return "\n".join(lines)

@@ -111,12 +111,28 @@ class User:
         }
 
 
+def mailbox(email: str) -> list[dict]:
+    """What Cognito would have emailed to `email`, oldest first (the local emulator keeps it)."""
+    response = httpx.get(f"http://{LOCAL_AWS_HOST}:{PORT}/_gateway/mailbox/{email}", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+def latest_code(email: str) -> str:
+    messages = mailbox(email)
+    assert messages, f"no message for {email}"
+    return messages[-1]["code"]
+
+
 def sign_up(http: httpx.Client, email: str) -> User:
+    """Register, confirm with the code from the local mailbox, log in."""
     registered = http.post("/register", json={"email": email, "password": PASSWORD, "fullname": "E2E User"})
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
+    confirmed = http.post("/register/confirm", json={"email": email, "code": latest_code(email)})
+    assert confirmed.status_code == 201, confirmed.text
     logged_in = http.post("/login", json={"email": email, "password": PASSWORD})
     assert logged_in.status_code == 200, logged_in.text
-    return User(email=email, registration=registered.json(), tokens=logged_in.json())
+    return User(email=email, registration=confirmed.json(), tokens=logged_in.json())
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return event  # e.g. a confirmed password reset: nothing to join
     idp = client("cognito-idp")
     for group in get_settings().auto_join_groups:
-        # Idempotent: the API's /register may have added the user already.
+        # Idempotent: the API's /register/confirm may have added the user already.
         idp.admin_add_user_to_group(
             UserPoolId=event["userPoolId"], Username=event["userName"], GroupName=group
         )

@@ -407,6 +407,7 @@ def test_plan_accepts_cors_port_wildcards_knowledge_bases_and_an_ses_identity(st
         ('{ usage_plan = { quota_period = "DAY", quota_offset = 2 } }', "0 for DAY"),
         ('{ name_prefix = "Bad_Prefix" }', "name_prefix must be 2-31 characters"),
         ('{ allowed_email_domains = ["@example.com"] }', "must be a lowercase domain name"),
+        ('{ allowed_email_domains = ["*", "example.com"] }', "must be a lowercase domain name"),
         ('{ auto_join_user_groups = ["Nobody"] }', "must be one of the groups"),
         (
             '{ group_policies = { Admin = { description = "a", precedence = 1 } } }',
