@@ -125,9 +125,7 @@ def test_the_roles_grant_nothing_the_recorded_calls_do_not_need(local, recorded)
     # Some grants are used only on paths the unit tests reach (e.g. the triggers, which the local Cognito does
     # not run): without the unit run's recording every such grant would look unused.
     if "unit" not in recorded:
-        pytest.fail(
-            f"no unit-run recording at {aws_calls.unit_recording()}: run the unit tests first (`make test` does)"
-        )
+        pytest.fail(f"no unit-run recording at {aws_calls.unit_recording()}: run the unit tests first")
     _, policies, _ = local
     needed: dict[str, set[str]] = {name: set() for name in FUNCTIONS}
     for calls in recorded.values():
