@@ -203,7 +203,7 @@ def _publication_service() -> PublicationService:
         model_service.get(),
         usage_repository.get(),
         settings.max_api_keys_per_published_bot,
-        OwnerStanding(user_pool.get()),
+        OwnerStanding(user_standings.get()),
         settings.publication_max,
     )
 

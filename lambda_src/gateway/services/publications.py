@@ -6,18 +6,15 @@ be an admin), metered to the subject `bot:<bot id>`, which its owner and admins 
 any publication. Terraform caps what a publication may ask for (publication_max).
 """
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from gateway.auth.groups import effective_groups
+from gateway.auth.standing import UserStandings
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from gateway.providers.api_gateway import ApiGatewayKeys, ApiStage
-from gateway.providers.cognito import CognitoUserPool, UserNotFoundError
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.repositories.usage import ROLLUP_COUNTERS, UsageRepository
 from gateway.services.api_keys import InvalidApiKeyError, hash_key, issue_key
@@ -41,9 +38,6 @@ class NotPublishedError(NotFoundError):
     message = "The bot is not published."
 
 
-# How long a process trusts what it read of an owner's standing (a change made through the admin API in the
-# same process acts at once: see OwnerStanding.forget).
-OWNER_STANDING_CACHE_SECONDS = 60.0
 _QUOTA_CAPS = {"DAY": "quota_per_day", "WEEK": "quota_per_week", "MONTH": "quota_per_month"}
 
 
@@ -58,40 +52,16 @@ class PublicationLimitError(BadRequestError):
 
 
 class OwnerStanding:
-    """Whether a user may keep a bot published: enabled in Cognito and in PublishAllowed (or Admin, which
-    implies it), read from Cognito and kept per process for a short while."""
+    """Whether a user may keep a bot published: enabled and in PublishAllowed (or Admin, which implies it), as
+    their standing in Cognito says. The standing is the one auth uses (auth/standing.py): cached briefly per
+    process, and read again at once after a change made through the admin API."""
 
-    def __init__(
-        self,
-        user_pool: CognitoUserPool,
-        ttl_seconds: float = OWNER_STANDING_CACHE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._user_pool = user_pool
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, bool]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, standings: UserStandings) -> None:
+        self._standings = standings
 
     def may_publish(self, user_id: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            cached = self._cache.get(user_id)
-        if cached and now - cached[0] < self._ttl:
-            return cached[1]
-        try:
-            allowed = self._user_pool.get_user(user_id).enabled and GROUP_PUBLISH_ALLOWED in effective_groups(
-                group.name for group in self._user_pool.groups_of(user_id)
-            )
-        except UserNotFoundError:
-            allowed = False
-        with self._lock:
-            self._cache[user_id] = (now, allowed)
-        return allowed
-
-    def forget(self, user_id: str) -> None:
-        with self._lock:
-            self._cache.pop(user_id, None)
+        standing = self._standings.current(user_id, self._standings.session(user_id).rights_version)
+        return standing.enabled and GROUP_PUBLISH_ALLOWED in effective_groups(standing.groups)
 
 
 def check_within(cap: PublicationMax, throttle: dict[str, Any], quota: dict[str, Any]) -> None:

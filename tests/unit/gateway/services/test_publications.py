@@ -3,7 +3,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from gateway.auth.standing import UserStandings
 from gateway.providers.cognito import UserNotFoundError
+from gateway.repositories.access import AccessRepository
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.services.api_keys import InvalidApiKeyError, hash_key
 from gateway.services.bots import BotService, NotBotOwnerError
@@ -45,6 +47,12 @@ class _Clock:
         return self.now
 
 
+def _owner_standing(pool, clock=None):
+    """The owner check over auth's standings (cached per process, refreshed by the admin API's changes)."""
+    standings = UserStandings(pool, AccessRepository(get_settings().table_api_keys), 60, clock or _Clock())
+    return OwnerStanding(standings), standings
+
+
 @pytest.mark.parametrize(
     ("enabled", "groups", "may"),
     [
@@ -54,25 +62,28 @@ class _Clock:
         (False, ["PublishAllowed"], False),
     ],
 )
-def test_an_owner_may_keep_publishing_while_enabled_and_allowed(enabled, groups, may):
+def test_an_owner_may_keep_publishing_while_enabled_and_allowed(stack, enabled, groups, may):
     pool = _Pool()
     pool.users["owner"] = (enabled, groups)
-    assert OwnerStanding(pool).may_publish("owner") is may
+    assert _owner_standing(pool)[0].may_publish("owner") is may
 
 
-def test_owner_standing_is_cached_briefly_and_a_deleted_owner_may_not_publish():
+def test_owner_standing_is_cached_briefly_refreshed_by_admin_changes_and_a_deleted_owner_may_not_publish(
+    stack,
+):
     pool, clock = _Pool(), _Clock()
-    standing = OwnerStanding(pool, ttl_seconds=60, clock=clock)
+    standing, standings = _owner_standing(pool, clock)
     assert standing.may_publish("owner")
-    pool.users["owner"] = (False, [])
+    pool.users["owner"] = (False, [])  # as the console would change it
     clock.now = 59
     assert standing.may_publish("owner")  # within the cache window
     clock.now = 60
     assert not standing.may_publish("owner")
     assert pool.reads == 2
     pool.users["owner"] = (True, ["PublishAllowed"])
-    standing.forget("owner")
+    standings.changed("owner")  # as the admin API does: seen at the next call, whatever the cache holds
     assert standing.may_publish("owner")
+    assert pool.reads == 3
     assert not standing.may_publish("gone")
 
 
@@ -145,7 +156,7 @@ def _published(stack):
     repository.add_key(BotKeyItem(bot.bot_id, "key1", hash_key("secret"), "active", "2026-11-29"))
     pool, gateway = _Pool(), _Gateway()
     bots = BotService(repository, None, None, None, None, None, None, 4, (), None, 100, 20)
-    service = PublicationService(bots, repository, gateway, None, None, 5, OwnerStanding(pool), CAP)
+    service = PublicationService(bots, repository, gateway, None, None, 5, _owner_standing(pool)[0], CAP)
     return SimpleNamespace(bot=bot, repository=repository, pool=pool, gateway=gateway, service=service)
 
 
@@ -161,8 +172,7 @@ def test_a_hidden_bot_or_one_whose_owner_may_no_longer_publish_is_unavailable(st
     assert (refused.value.status_code, refused.value.code) == (403, "bot_unavailable")
     world.repository.save(world.bot, None, previous=hidden)  # visible again
     world.pool.users["owner"] = (True, ["CreatingBotAllowed"])
-    fresh = OwnerStanding(world.pool)
-    world.service._owner_standing = fresh
+    world.service._owner_standing = _owner_standing(world.pool)[0]
     with pytest.raises(BotUnavailableError):
         world.service.resolve(world.bot.bot_id, "secret")
 
