@@ -20,9 +20,6 @@ _EMAIL = re.compile(
 )
 
 
-GROUP_CACHE_SECONDS = 60.0
-
-
 class DomainNotAllowedError(ForbiddenError):
     code = "domain_not_allowed"
     message = "Sign-up is limited to the organisation's email domains."
@@ -87,7 +84,6 @@ class IdentityService:
         self._sessions = sessions
         self._allowed_domains = allowed_email_domains
         self._auto_join_groups = auto_join_groups
-        self._group_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def _require_sign_up_allowed(self, email: str) -> None:
         if not self._allowed_domains:
@@ -194,13 +190,3 @@ class IdentityService:
         return self._identity_pool.credentials(
             id_token, preferred_role(self._pool.groups_of(principal.user_id))
         )
-
-    def groups_of(self, user_id: str) -> tuple[str, ...]:
-        """Group names of a user known only by an API key, cached briefly (no token carries them)."""
-        cached = self._group_cache.get(user_id)
-        now = time.monotonic()
-        if cached and now - cached[0] < GROUP_CACHE_SECONDS:
-            return cached[1]
-        groups = tuple(sorted(group.name for group in self._pool.groups_of(user_id)))
-        self._group_cache[user_id] = (now, groups)
-        return groups
