@@ -5,7 +5,6 @@ tokens Bedrock reports and their cost, in one transaction with the caller's roll
 """
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from gateway.repositories.usage import ERROR, OK, CallRecord, CounterRefused, Se
 from gateway.services.limits import LimitService, Reservation
 from gateway.services.policies import model_allowed, policy_for
 from gateway.services.pricing import PriceTable
+from gateway.services.token_estimate import estimate_input_tokens
 from gateway.settings import GroupPolicy
 
 
@@ -103,7 +103,7 @@ class ModelService:
         row = format_for(model_id)
         max_output = extract(row.max_tokens_path, parameters) if row else None
         call, reservation = self._begin(
-            caller, model_id, None, self._estimate(len(json.dumps(parameters))), max_output
+            caller, model_id, None, self._estimate([json.dumps(parameters)]), max_output
         )
         try:
             invocation = self._bedrock.invoke(model_id, parameters)
@@ -137,11 +137,11 @@ class ModelService:
         conversation_id: str | None = None,
     ) -> ConverseOutcome:
         self.check(model_id, caller.groups)
-        prompt_chars = sum(len(block.get("text", "")) for m in messages for block in m.get("content", []))
-        prompt_chars += sum(len(block.get("text", "")) for block in system or [])
+        prompt = [block.get("text", "") for m in messages for block in m.get("content", [])]
+        prompt += [block.get("text", "") for block in system or []]
         max_output = (inference_config or {}).get("maxTokens")
         call, reservation = self._begin(
-            caller, model_id, conversation_id, self._estimate(prompt_chars), max_output
+            caller, model_id, conversation_id, self._estimate(prompt), max_output
         )
         try:
             result = self._bedrock.converse(model_id, messages, system, inference_config)
@@ -161,8 +161,8 @@ class ModelService:
     def limits_report(self, user_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
         return self._limits.report(user_id, groups, utcnow())
 
-    def _estimate(self, prompt_chars: int) -> int:
-        return math.ceil(prompt_chars / self._chars_per_token)
+    def _estimate(self, texts: list[str]) -> int:
+        return estimate_input_tokens(texts, self._chars_per_token)
 
     def _begin(
         self,

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +12,7 @@ from moto.dynamodb.responses import DynamoHandler
 from gateway import deps
 from gateway.domain import TokenUsage
 from gateway.providers.bedrock import BedrockModels, Invocation
+from gateway.services.token_estimate import estimate_tokens
 from gateway.settings import get_settings
 from tests.support.bedrock import SHAPES
 from tests.support.events import LambdaContext, api_gateway_event
@@ -45,7 +45,7 @@ def _policy(monkeypatch, **limits):
 
 
 def _reserved_tokens() -> int:
-    estimate = math.ceil(len(json.dumps(PARAMETERS)) / get_settings().reserve_chars_per_token)
+    estimate = estimate_tokens(json.dumps(PARAMETERS), get_settings().reserve_chars_per_token)
     return estimate + PARAMETERS["max_tokens"]
 
 
