@@ -1,4 +1,9 @@
-"""The FastAPI app behind every route, and the Lambda handler that wraps it."""
+"""The FastAPI app behind every route, and the Lambda handler that wraps it (and runs the reconciler on its
+EventBridge schedule)."""
+
+import math
+from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from mangum import Mangum
@@ -23,6 +28,7 @@ from gateway.errors import install_error_handlers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
 from gateway.services.audit import AuditMiddleware
+from gateway.services.reconciler import Reconciler
 from gateway.settings import get_settings
 
 
@@ -58,5 +64,33 @@ def create_app() -> FastAPI:
     return app
 
 
+# Beyond the function's timeout a call still pending has no invocation left to settle it; the margin covers
+# clock differences between invocations.
+RECONCILE_MARGIN = timedelta(seconds=60)
+
+
+def is_scheduled_event(event: Any) -> bool:
+    return (
+        isinstance(event, dict)
+        and event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+    )
+
+
+def reconcile(context: Any) -> dict[str, int]:
+    """Settle or release the calls pending longer than any invocation of this function can last: at the
+    start of an invocation its remaining time is the function's timeout."""
+    timeout_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)
+    reconciler = Reconciler(deps.usage_repository.get(), deps.limit_service.get())
+    return reconciler.run(timedelta(seconds=timeout_seconds) + RECONCILE_MARGIN).as_dict()
+
+
 app = create_app()
-handler = Mangum(app, lifespan="off")
+http_handler = Mangum(app, lifespan="off")
+
+
+def handler(event: Any, context: Any) -> Any:
+    """The function's entry point: the reconciler on its schedule, the API for everything else."""
+    if is_scheduled_event(event):
+        return reconcile(context)
+    return http_handler(event, context)

@@ -38,6 +38,14 @@ class Windows:
             month=f"MONTH#{moment:%Y-%m}",
         )
 
+    def sort_keys(self) -> tuple[str, str, str]:
+        return (self.minute, self.day, self.month)
+
+    @classmethod
+    def of(cls, sort_keys: tuple[str, ...]) -> "Windows":
+        minute, day, month = sort_keys
+        return cls(minute=minute, day=day, month=month)
+
 
 @dataclass(frozen=True)
 class Check:

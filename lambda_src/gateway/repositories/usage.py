@@ -1,35 +1,52 @@
 """Usage in DynamoDB: one record per model call, and per-user roll-ups kept with atomic ADDs.
 
 Items (table `usage`):
-  CALL#<user id>#<request id> / CALL   one call: pending until settled, then ok or error (TTL expires_at);
+  CALL#<user id>#<request id> / CALL   one call: pending until settled, then ok or failed (error_code: why;
+                                       TTL expires_at);
                                        gsi1 = USER#<user id> / CALL#<time>#<request id>
   USER#<user id> / <period>#TOTAL      roll-up per period: DAY#yyyy-mm-dd, MONTH#yyyy-mm
   USER#<user id> / <period>#MODEL#<id> roll-up per period and model
   GLOBAL#<shard> / <period>#TOTAL|MODEL#<id>  the organisation's roll-ups (and conversations), in 8 shards
 Settling writes the call and every roll-up in one transaction, conditioned on the call still being pending:
-a retried request id is never counted twice, and reports never scan.
+a retried request id is never counted twice, and reports never scan. Both transactions are retried through
+conflicts and throttles (repositories/transactions.py). A pending call holds what it reserved, and a
+settlement that still fails leaves its outcome on the call: services/reconciler.py settles or releases it.
 """
 
 import hashlib
-from dataclasses import dataclass
+import logging
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from gateway.aws import client, error_code, query_all, table
-from gateway.errors import ConflictError
+from gateway.aws import error_code, query_all, table
+from gateway.errors import AppError, ConflictError
+from gateway.repositories.transactions import cancellation_codes, is_transient, transact_write
+
+log = logging.getLogger(__name__)
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-PENDING, OK, ERROR = "pending", "ok", "error"
+PENDING, OK, FAILED = "pending", "ok", "failed"
 ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_micros")
 
 
 class DuplicateRequestError(ConflictError):
     code = "duplicate_request"
     message = "This request id has been used already."
+
+
+class MeteringBusyError(AppError):
+    status_code = 503
+    code = "metering_busy"
+    message = "Usage metering is busy: retry in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1"})
 
 
 class CounterRefused(Exception):  # noqa: N818 (not an error of the caller's: the service decides what it means)
@@ -49,6 +66,12 @@ class CallRecord:
     model_id: str
     started_at: str
     conversation_id: str | None = None
+    # What the call reserved (limit windows' sort keys, tokens, cost): what a later settlement moves.
+    reserved_windows: tuple[str, ...] = ()
+    reserved_tokens: int = 0
+    reserved_cost_micros: int = 0
+    # Tells this request's own write from another's with the same request id, when a write is resent.
+    attempt: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,29 @@ class Rollup:
 
 def _call_key(user_id: str, request_id: str) -> dict[str, str]:
     return {"pk": f"CALL#{user_id}#{request_id}", "sk": "CALL"}
+
+
+PENDING_SHARDS = 8
+
+
+def pending_partition(request_id: str) -> str:
+    """The gsi1 partition of a pending call: spread over shards so no partition takes every start."""
+    return f"PENDING#{int(hashlib.sha256(request_id.encode()).hexdigest(), 16) % PENDING_SHARDS}"
+
+
+def call_record_from_item(item: dict[str, Any]) -> CallRecord:
+    return CallRecord(
+        user_id=item["user_id"],
+        request_id=item["request_id"],
+        key_id=item.get("key_id"),
+        model_id=item["model_id"],
+        started_at=item["started_at"],
+        conversation_id=item.get("conversation_id"),
+        reserved_windows=tuple(item.get("reserved_windows", ())),
+        reserved_tokens=int(item.get("reserved_tokens", 0)),
+        reserved_cost_micros=int(item.get("reserved_cost_micros", 0)),
+        attempt=str(item.get("attempt", "")),
+    )
 
 
 def _rollup(item: dict[str, Any]) -> Rollup:
@@ -123,15 +169,20 @@ class UsageRepository:
         """Record the call as pending, with `extra_items` (limit reservations) in the same transaction."""
         item: dict[str, Any] = {
             **_call_key(call.user_id, call.request_id),
-            "gsi1pk": f"USER#{call.user_id}",
+            "gsi1pk": pending_partition(call.request_id),
             "gsi1sk": f"CALL#{call.started_at}#{call.request_id}",
             "user_id": call.user_id,
             "request_id": call.request_id,
             "model_id": call.model_id,
             "started_at": call.started_at,
             "status": PENDING,
+            "attempt": call.attempt,
+            "reserved_tokens": call.reserved_tokens,
+            "reserved_cost_micros": call.reserved_cost_micros,
             "expires_at": now_epoch + self._retention_seconds,
         }
+        if call.reserved_windows:
+            item["reserved_windows"] = list(call.reserved_windows)
         if call.key_id:
             item["key_id"] = call.key_id
         if call.conversation_id:
@@ -144,25 +195,56 @@ class UsageRepository:
             }
         }
         try:
-            client("dynamodb").transact_write_items(TransactItems=[put, *(extra_items or [])])
+            transact_write([put, *(extra_items or [])])
         except ClientError as exc:
+            if is_transient(exc):  # conflicts or throttles that outlasted the retries: not the caller's doing
+                if self._written_by(call):  # an earlier send went through, its answer lost
+                    return
+                raise MeteringBusyError() from exc
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            reasons = exc.response.get("CancellationReasons", [])
-            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
-            if not failed or failed[0] == 0:
+            codes = cancellation_codes(exc)
+            failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+            if not failed:
+                raise MeteringBusyError() from exc
+            if failed[0] == 0:
+                if self._written_by(call):  # an earlier send of this very write went through
+                    return
                 raise DuplicateRequestError() from exc
+            reasons = exc.response.get("CancellationReasons", [])
             old = reasons[failed[0]].get("Item") or {}
             raise CounterRefused(
                 failed[0] - 1, {k: _DESERIALIZER.deserialize(v) for k, v in old.items()}
             ) from exc
+        except (ConnectionError, HTTPClientError) as exc:
+            if self._written_by(call):
+                return
+            raise MeteringBusyError() from exc
+
+    def _written_by(self, call: CallRecord) -> bool:
+        """Whether the stored call is this request's own (its answer was lost, e.g. on a dropped line)."""
+        try:
+            stored = self.call(call.user_id, call.request_id)
+        except (ClientError, ConnectionError, HTTPClientError):
+            return False
+        return stored is not None and stored.get("attempt") == call.attempt
+
+    def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
+        return (
+            table(self._table_name)
+            .get_item(Key=_call_key(user_id, request_id), ConsistentRead=True)
+            .get("Item")
+        )
 
     def settle(
         self, call: CallRecord, settlement: Settlement, extra_items: list[dict[str, Any]] | None = None
     ) -> bool:
-        """Record the outcome and add it to the roll-ups, once; False when it was settled before."""
+        """Record the outcome and add it to the roll-ups, once; False when it was settled before, or when
+        the transaction still failed after its retries: the outcome then stays on the pending call (or, if
+        even that write fails, the call stays pending as it was) for the reconciler."""
         names = {"#status": "status"}
         values = {
+            ":user_partition": f"USER#{call.user_id}",
             ":status": settlement.status,
             ":pending": PENDING,
             ":input": settlement.input_tokens,
@@ -172,7 +254,7 @@ class UsageRepository:
         }
         update = (
             "SET #status = :status, input_tokens = :input, output_tokens = :output, "
-            "cost_micros = :cost, latency_ms = :latency"
+            "cost_micros = :cost, latency_ms = :latency, gsi1pk = :user_partition"
         )
         if settlement.error_code:
             update += ", error_code = :error"
@@ -240,12 +322,59 @@ class UsageRepository:
                 }
             )
         try:
-            client("dynamodb").transact_write_items(TransactItems=[*items, *(extra_items or [])])
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                return False
-            raise
+            transact_write([*items, *(extra_items or [])])
+        except (ClientError, ConnectionError, HTTPClientError) as exc:
+            codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False  # settled before (by an earlier send of this write, or by the reconciler)
+            log.warning(
+                "settlement deferred to the reconciler",
+                extra={
+                    "call_request_id": call.request_id,
+                    "reason": type(exc).__name__,
+                    "code": ",".join(codes),
+                },
+            )
+            self._keep_outcome(call, settlement)
+            return False
         return True
+
+    def _keep_outcome(self, call: CallRecord, settlement: Settlement) -> None:
+        """Store the outcome on the pending call, for the reconciler to settle; best effort."""
+        outcome = {
+            "status": settlement.status,
+            "input_tokens": settlement.input_tokens,
+            "output_tokens": settlement.output_tokens,
+            "cost_micros": settlement.cost_micros,
+            "latency_ms": settlement.latency_ms,
+            **({"error_code": settlement.error_code} if settlement.error_code else {}),
+        }
+        try:
+            table(self._table_name).update_item(
+                Key=_call_key(call.user_id, call.request_id),
+                UpdateExpression="SET outcome = :outcome",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":outcome": outcome, ":pending": PENDING},
+            )
+        except (ClientError, ConnectionError, HTTPClientError):
+            # The call stays pending with its reservation: the reconciler releases it.
+            log.exception(
+                "outcome of an unsettled call not stored", extra={"call_request_id": call.request_id}
+            )
+
+    def pending_before(self, started_before: str) -> list[dict[str, Any]]:
+        """Pending calls started before this instant (ISO), from every pending shard of gsi1."""
+        return [
+            item
+            for shard in range(PENDING_SHARDS)
+            for item in query_all(
+                table(self._table_name),
+                IndexName="gsi1",
+                KeyConditionExpression=Key("gsi1pk").eq(f"PENDING#{shard}")
+                & Key("gsi1sk").lt(f"CALL#{started_before}"),
+            )
+        ]
 
     def count_conversation(self, user_id: str, hour: str, key: str) -> None:
         """One more conversation started in the hour (yyyy-mm-ddThh): in the user's and the organisation's
@@ -266,7 +395,7 @@ class UsageRepository:
             }
             for pk, sort_key in keys
         ]
-        client("dynamodb").transact_write_items(TransactItems=items)
+        transact_write(items)
 
     def global_rollups(self, first: str, last: str) -> list[dict[str, Any]]:
         """Every shard's roll-ups with first <= sort key <= last~ (e.g. DAY#2026-11-01 .. DAY#2026-11-30)."""
