@@ -58,8 +58,7 @@ class ChatCompletionRequest(BaseModel):
 def converse_request(
     body: ChatCompletionRequest,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Any]]:
-    # An empty system message says nothing; Bedrock refuses empty text blocks, OpenAI accepts it: dropped.
-    system = [{"text": m.text()} for m in body.messages if m.role in ("system", "developer") and m.text()]
+    system = [{"text": m.text()} for m in body.messages if m.role in ("system", "developer")]
     turns: list[dict[str, Any]] = []
     for message in body.messages:
         if message.role in ("system", "developer"):

@@ -74,8 +74,6 @@ def bedrock(stack, monkeypatch):
 
     stub = stubbed_bedrock()
     monkeypatch.setattr(
-        bedrock_provider,
-        "client",
-        lambda service, **options: stub.clients.get(service) or real_client(service, **options),
+        bedrock_provider, "client", lambda service: stub.clients.get(service) or real_client(service)
     )
     return stub
