@@ -26,7 +26,9 @@ def _refuse_scan(**_: Any) -> None:
 
 
 @cache
-def client(service: str) -> Any:
+def client(service: str, read_timeout: int | None = None) -> Any:
+    """The service's client; `read_timeout` (whole seconds, bedrock-runtime) gives one client per value, so
+    a model call near the Lambda's deadline gets a shorter timeout on any botocore version."""
     settings = get_settings()
     config = _CLIENT_CONFIG
     if service == "bedrock-runtime":
@@ -34,7 +36,7 @@ def client(service: str) -> Any:
         config = Config(
             retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=3,
-            read_timeout=settings.model_timeout_seconds,
+            read_timeout=read_timeout or settings.model_timeout_seconds,
         )
     made = boto3.session.Session().client(
         service,  # type: ignore[call-overload]

@@ -163,6 +163,8 @@ def _model_service() -> ModelService:
         limit_service.get(),
         default_max_output_tokens=settings.default_max_output_tokens,
         chars_per_token=settings.reserve_chars_per_token,
+        model_timeout_seconds=settings.model_timeout_seconds,
+        settle_margin_seconds=settings.model_settle_margin_seconds,
     )
 
 

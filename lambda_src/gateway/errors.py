@@ -80,6 +80,12 @@ class UpstreamError(AppError):
     message = "An upstream service failed."
 
 
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "A service is not available right now."
+
+
 class UpstreamTimeoutError(AppError):
     status_code = 504
     code = "upstream_timeout"

@@ -6,6 +6,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import deadline
 from gateway.logs import request_id_var
 
 logger = logging.getLogger("gateway.access")
@@ -30,6 +31,7 @@ class RequestContextMiddleware:
             return
         request_id = request_id_from_scope(scope)
         token = request_id_var.set(request_id)
+        deadline_token = deadline.start(scope)
         started = time.perf_counter()
         status = 500
 
@@ -55,3 +57,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            deadline.reset(deadline_token)

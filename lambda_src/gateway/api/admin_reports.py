@@ -1,5 +1,6 @@
 """Admin reports: a user's conversations and prompts, costs by model, audit trail."""
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -17,7 +18,7 @@ Reports = Annotated[AdminReports, Depends(deps.admin_reports)]
 def _int(value: str | None, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if not value.lstrip("-").isdigit():
+    if not re.fullmatch(r"-?[0-9]{1,12}", value):
         raise invalid(f"{name}: expected a whole number, got {value!r}.")
     return int(value)
 

@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import deps
+from gateway.api.numbers import MAX_BUDGET_USD, MAX_COUNT_LIMIT
 from gateway.auth.dependencies import AdminUser
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError
@@ -177,11 +178,13 @@ def enable_user(
 class LimitsOverride(BaseModel):
     """Per-user limits; a field left out or null follows the user's group policy."""
 
-    requests_per_minute: int | None = Field(default=None, ge=1)
-    requests_per_day: int | None = Field(default=None, ge=1)
-    tokens_per_day: int | None = Field(default=None, ge=1)
-    tokens_per_month: int | None = Field(default=None, ge=1)
-    budget_usd_per_month: float | None = Field(default=None, ge=0)
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    requests_per_minute: int | None = Field(default=None, ge=1, le=MAX_COUNT_LIMIT)
+    requests_per_day: int | None = Field(default=None, ge=1, le=MAX_COUNT_LIMIT)
+    tokens_per_day: int | None = Field(default=None, ge=1, le=MAX_COUNT_LIMIT)
+    tokens_per_month: int | None = Field(default=None, ge=1, le=MAX_COUNT_LIMIT)
+    budget_usd_per_month: float | None = Field(default=None, ge=0, le=MAX_BUDGET_USD)
     budget_soft_threshold: float | None = Field(default=None, gt=0, le=1)
 
 

@@ -3,10 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import deps
+from gateway.api.numbers import check_json_numbers, check_max_tokens
 from gateway.auth.dependencies import CurrentUser, RequestCaller
+from gateway.providers.model_formats import extract, format_for
 from gateway.services.audit import Audit
 from gateway.services.models import ModelService
 from gateway.services.pricing import micros_to_usd
@@ -34,6 +36,14 @@ class InvokeRequest(BaseModel):
     inference_parameters: dict[str, Any] = Field(
         alias="inferenceParameters", description="The provider's native request body, passed on as is."
     )
+
+    @model_validator(mode="after")
+    def _numbers_in_range(self) -> "InvokeRequest":
+        check_json_numbers(self.inference_parameters, "inferenceParameters")
+        row = format_for(self.model_id)
+        if row is not None and row.max_tokens_path:
+            check_max_tokens(extract(row.max_tokens_path, self.inference_parameters), "inferenceParameters")
+        return self
 
 
 class Usage(BaseModel):

@@ -79,9 +79,10 @@ def aws_credentials(request: Request, user: CurrentUser, identity: Identity) -> 
 class LimitWindow(BaseModel):
     name: str
     window: str
-    limit: float | None
-    used: float
-    remaining: float | None
+    # Counts (requests, tokens) are whole numbers; only the budget's window is in (fractional) USD.
+    limit: int | float | None
+    used: int | float
+    remaining: int | float | None
     resets_in_seconds: int
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway import deps
+from gateway.api.numbers import MAX_OUTPUT_TOKENS
 from gateway.auth.dependencies import KeyCaller, KeyUser
 from gateway.errors import BadRequestError
 from gateway.services.audit import Audit
@@ -46,8 +47,8 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     model: str = Field(min_length=1, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1, max_length=500)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stop: str | list[str] | None = None
@@ -58,7 +59,8 @@ class ChatCompletionRequest(BaseModel):
 def converse_request(
     body: ChatCompletionRequest,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Any]]:
-    system = [{"text": m.text()} for m in body.messages if m.role in ("system", "developer")]
+    # An empty system message says nothing; Bedrock refuses empty text blocks, OpenAI accepts it: dropped.
+    system = [{"text": m.text()} for m in body.messages if m.role in ("system", "developer") and m.text()]
     turns: list[dict[str, Any]] = []
     for message in body.messages:
         if message.role in ("system", "developer"):

@@ -2,17 +2,33 @@
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    HTTPClientError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from gateway.aws import client
 from gateway.domain import TokenUsage
-from gateway.errors import AppError, ForbiddenError, UpstreamError, UpstreamTimeoutError
+from gateway.errors import (
+    AppError,
+    BadRequestError,
+    ForbiddenError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +41,25 @@ class ModelError(UpstreamError):
 class ModelTimeoutError(UpstreamTimeoutError):
     code = "model_timeout"
     message = "The model did not answer in time."
+
+
+# Bedrock sends no Retry-After; a few seconds lets a throttled account's token bucket refill.
+RETRY_AFTER_SECONDS = 5
+
+
+class ModelThrottledError(TooManyRequestsError):
+    code = "model_throttled"
+    message = "Bedrock is throttling this model for the gateway's account; retry after a pause."
+
+
+class ModelUnavailableError(ServiceUnavailableError):
+    code = "model_unavailable"
+    message = "The model is not available right now; retry after a pause."
+
+
+class ModelRejectedRequestError(BadRequestError):
+    code = "model_rejected_request"
+    message = "The model refused the request."
 
 
 class ModelNotFoundError(AppError):
@@ -90,8 +125,49 @@ def _model_error(exc: ClientError, model_id: str | None = None) -> AppError:
         return ModelAccessDeniedError(
             model_access_hint(model_id), details={"model_id": model_id, "bedrock_error": code}
         )
+    details = {"bedrock_error": code}
+    retry_after = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if code in ("ThrottlingException", "ServiceQuotaExceededException"):
+        return ModelThrottledError(details=details, headers=retry_after)
+    if code in ("ServiceUnavailableException", "ModelNotReadyException"):
+        return ModelUnavailableError(details=details, headers=retry_after)
+    if code == "ModelTimeoutException":
+        return ModelTimeoutError(details=details)
     # Bedrock's own code and message tell the caller what to fix; nothing else of the exception leaves.
-    return ModelError(f"Bedrock answered {code}: {message}".strip(), details={"bedrock_error": code})
+    if code == "ValidationException":
+        return ModelRejectedRequestError(f"Bedrock refused the request: {message}".strip(), details=details)
+    return ModelError(f"Bedrock answered {code}: {message}".strip(), details=details)
+
+
+def _call_error(exc: Exception, model_id: str) -> AppError:
+    """A failed runtime call as the domain error the caller can act on."""
+    if isinstance(exc, ClientError):
+        return _model_error(exc, model_id)
+    if isinstance(exc, ParamValidationError):
+        # botocore's report names the parameter and the rule it breaks, never credentials.
+        report = str(exc).removeprefix("Parameter validation failed:").strip()
+        return ModelRejectedRequestError(
+            f"Bedrock would refuse the request: {report}", details={"bedrock_error": "ParamValidationError"}
+        )
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return ModelTimeoutError()
+    return ModelUnavailableError(
+        "Bedrock could not be reached; retry after a pause.",
+        details={"bedrock_error": type(exc).__name__},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+# What a runtime call can raise that is Bedrock's or the network's doing, not a bug of the gateway.
+# (Connection errors: endpoint, TLS, proxy, connect timeout; HTTP client errors: closed, read timeout.)
+_CALL_ERRORS = (ClientError, ParamValidationError, BotocoreConnectionError, HTTPClientError)
+
+
+def _runtime(timeout_seconds: float | None) -> Any:
+    """The runtime client, with a read timeout of at most `timeout_seconds` (whole seconds, at least 1)."""
+    if timeout_seconds is None:
+        return client("bedrock-runtime")
+    return client("bedrock-runtime", read_timeout=max(1, math.floor(timeout_seconds)))
 
 
 def _header_usage(headers: dict[str, str]) -> TokenUsage | None:
@@ -137,20 +213,18 @@ class BedrockModels:
                 self._fetched_at = self._clock()
             return self._catalog
 
-    def invoke(self, model_id: str, body: dict[str, Any]) -> Invocation:
+    def invoke(self, model_id: str, body: dict[str, Any], timeout_seconds: float | None = None) -> Invocation:
         started = time.perf_counter()
         try:
-            response = client("bedrock-runtime").invoke_model(
+            response = _runtime(timeout_seconds).invoke_model(
                 modelId=model_id,
                 body=json.dumps(body),
                 contentType="application/json",
                 accept="application/json",
             )
             raw = response["body"].read().decode("utf-8", errors="replace")
-        except ClientError as exc:
-            raise _model_error(exc, model_id) from exc
-        except (ReadTimeoutError, ConnectTimeoutError) as exc:
-            raise ModelTimeoutError() from exc
+        except _CALL_ERRORS as exc:
+            raise _call_error(exc, model_id) from exc
         latency_ms = int((time.perf_counter() - started) * 1000)
         try:
             parsed = json.loads(raw)
@@ -165,6 +239,7 @@ class BedrockModels:
         messages: list[dict[str, Any]],
         system: list[dict[str, str]] | None = None,
         inference_config: dict[str, Any] | None = None,
+        timeout_seconds: float | None = None,
     ) -> Conversation:
         request: dict[str, Any] = {"modelId": model_id, "messages": messages}
         if system:
@@ -173,11 +248,9 @@ class BedrockModels:
             request["inferenceConfig"] = inference_config
         started = time.perf_counter()
         try:
-            response = client("bedrock-runtime").converse(**request)
-        except ClientError as exc:
-            raise _model_error(exc, model_id) from exc
-        except (ReadTimeoutError, ConnectTimeoutError) as exc:
-            raise ModelTimeoutError() from exc
+            response = _runtime(timeout_seconds).converse(**request)
+        except _CALL_ERRORS as exc:
+            raise _call_error(exc, model_id) from exc
         latency_ms = int((time.perf_counter() - started) * 1000)
         content = response.get("output", {}).get("message", {}).get("content", [])
         text = "".join(block.get("text", "") for block in content)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-PENDING, OK, ERROR = "pending", "ok", "error"
+PENDING, OK, FAILED = "pending", "ok", "failed"
 ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_micros")
 
 

@@ -23,14 +23,26 @@ from gateway.services.conversations import ConversationNotFoundError
 from gateway.services.paging import PageTokens
 from gateway.services.pricing import micros_to_usd
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_HOUR = re.compile(r"^\d{10}$")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_HOUR = re.compile(r"[0-9]{10}")
+# Dates outside these years are refused: nothing is recorded there, and window arithmetic near year 1 or
+# 9999 would overflow Python's datetime.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+SUPPORTED_YEARS = f"{EARLIEST.year} to {LATEST.year - 1}"
+
 MAX_HOURS = 31 * 24
 DEFAULT_AUDIT_WINDOW = timedelta(days=30)
 
 
 def invalid(message: str) -> BadRequestError:
     return BadRequestError(message, code="invalid_parameter")
+
+
+def _supported(moment: datetime, name: str, value: str) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise invalid(f"{name}: {value!r} is outside the supported years {SUPPORTED_YEARS}.")
+    return moment
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -43,12 +55,14 @@ def parse_time(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError) as exc:
         raise invalid(f"{name}: expected ISO 8601 or epoch seconds, got {value!r}.") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _supported(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), name, value)
 
 
 def parse_period(value: str | None, name: str) -> str:
-    if not value or not _PERIOD.match(value):
+    if not value or not _PERIOD.fullmatch(value):
         raise invalid(f"{name}: expected YYYY-MM, got {value!r}.")
+    if not EARLIEST.year <= int(value[:4]) < LATEST.year:
+        raise invalid(f"{name}: {value!r} is outside the supported years {SUPPORTED_YEARS}.")
     return value
 
 
@@ -100,12 +114,13 @@ class NotOnePeriodError(BadRequestError):
 
 
 def _hour(value: str, name: str) -> datetime:
-    if not _HOUR.match(value):
+    if not _HOUR.fullmatch(value):
         raise invalid(f"{name}: expected YYYYMMDDHH, got {value!r}.")
     try:
-        return datetime.strptime(value, "%Y%m%d%H").replace(tzinfo=UTC)
+        moment = datetime.strptime(value, "%Y%m%d%H").replace(tzinfo=UTC)
     except ValueError as exc:
         raise invalid(f"{name}: {value!r} is not a valid hour.") from exc
+    return _supported(moment, name, value)
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,29 @@ tokens Bedrock reports and their cost, in one transaction with the caller's roll
 """
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import deadline
 from gateway.clock import iso, utcnow
 from gateway.domain import TokenUsage
 from gateway.errors import AppError, ForbiddenError
-from gateway.providers.bedrock import BedrockModels, FoundationModel, ModelNotFoundError
+from gateway.providers.bedrock import BedrockModels, FoundationModel, ModelNotFoundError, ModelTimeoutError
 from gateway.providers.model_formats import base_model_id, extract, format_for
 from gateway.repositories.limits import transact_item
-from gateway.repositories.usage import ERROR, OK, CallRecord, CounterRefused, Settlement, UsageRepository
+from gateway.repositories.usage import FAILED, OK, CallRecord, CounterRefused, Settlement, UsageRepository
 from gateway.services.limits import LimitService, Reservation
 from gateway.services.policies import model_allowed, policy_for
 from gateway.services.pricing import PriceTable
 from gateway.services.token_estimate import estimate_input_tokens
 from gateway.settings import GroupPolicy
+
+logger = logging.getLogger(__name__)
+
+# Below this, a model call would time out before the model could answer: refuse it before calling.
+MIN_MODEL_CALL_SECONDS = 1.0
 
 
 class ModelNotAllowedError(ForbiddenError):
@@ -69,6 +76,8 @@ class ModelService:
         limits: LimitService,
         default_max_output_tokens: int = 4096,
         chars_per_token: int = 3,
+        model_timeout_seconds: float = 25.0,
+        settle_margin_seconds: float = 3.0,
     ) -> None:
         self._bedrock = bedrock
         self._usage = usage
@@ -79,6 +88,8 @@ class ModelService:
         self._limits = limits
         self._default_max_output = default_max_output_tokens
         self._chars_per_token = chars_per_token
+        self._model_timeout = model_timeout_seconds
+        self._settle_margin = settle_margin_seconds
 
     def models_for(self, groups: tuple[str, ...]) -> list[FoundationModel]:
         policy = policy_for(groups, self._policies, self._default_policy)
@@ -106,15 +117,17 @@ class ModelService:
             caller, model_id, None, self._estimate([json.dumps(parameters)]), max_output
         )
         try:
-            invocation = self._bedrock.invoke(model_id, parameters)
-        except AppError as exc:
+            invocation = self._bedrock.invoke(model_id, parameters, self._model_call_seconds())
+            output = (
+                extract(row.output_path, invocation.body) if row and invocation.body is not None else None
+            )
+            usage = invocation.header_usage or TokenUsage(
+                input_tokens=int(extract(row.input_tokens_path, invocation.body) or 0) if row else 0,
+                output_tokens=int(extract(row.output_tokens_path, invocation.body) or 0) if row else 0,
+            )
+        except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
-        output = extract(row.output_path, invocation.body) if row and invocation.body is not None else None
-        usage = invocation.header_usage or TokenUsage(
-            input_tokens=int(extract(row.input_tokens_path, invocation.body) or 0) if row else 0,
-            output_tokens=int(extract(row.output_tokens_path, invocation.body) or 0) if row else 0,
-        )
         cost = self._settle_success(call, reservation, usage, invocation.latency_ms)
         known = isinstance(output, str)
         return InvokeOutcome(
@@ -140,12 +153,12 @@ class ModelService:
         prompt = [block.get("text", "") for m in messages for block in m.get("content", [])]
         prompt += [block.get("text", "") for block in system or []]
         max_output = (inference_config or {}).get("maxTokens")
-        call, reservation = self._begin(
-            caller, model_id, conversation_id, self._estimate(prompt), max_output
-        )
+        call, reservation = self._begin(caller, model_id, conversation_id, self._estimate(prompt), max_output)
         try:
-            result = self._bedrock.converse(model_id, messages, system, inference_config)
-        except AppError as exc:
+            result = self._bedrock.converse(
+                model_id, messages, system, inference_config, self._model_call_seconds()
+            )
+        except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
         cost = self._settle_success(call, reservation, result.usage, result.latency_ms)
@@ -225,16 +238,44 @@ class ModelService:
         )
         return cost
 
-    def _settle_failure(self, call: CallRecord, reservation: Reservation, error: AppError) -> None:
-        self._usage.settle(
-            call,
-            Settlement(
-                status=ERROR,
-                input_tokens=0,
-                output_tokens=0,
-                cost_micros=0,
-                latency_ms=0,
-                error_code=error.code,
-            ),
-            self._moves(call.user_id, self._limits.release_moves(reservation)),
-        )
+    def _model_call_seconds(self) -> float:
+        """How long the model may take: the configured timeout, and in Lambda no later than the invocation's
+        deadline minus the time to settle."""
+        left = deadline.seconds_left()
+        if left is None:
+            return self._model_timeout
+        seconds = min(self._model_timeout, left - self._settle_margin)
+        if seconds < MIN_MODEL_CALL_SECONDS:
+            raise ModelTimeoutError(
+                "Too little of this request's time was left to call the model.",
+                details={"seconds_left": round(max(left, 0.0), 3)},
+            )
+        return seconds
+
+    def _settle_failure(self, call: CallRecord, reservation: Reservation, error: BaseException) -> None:
+        """Record the call failed, with why, and release its reservation; never hides the original error."""
+        reason = error.code if isinstance(error, AppError) else "internal_error"
+        if not isinstance(error, AppError):
+            logger.error(
+                "model call failed unexpectedly",
+                extra={"error_type": type(error).__name__, "call_request_id": call.request_id},
+            )
+        try:
+            self._usage.settle(
+                call,
+                Settlement(
+                    status=FAILED,
+                    input_tokens=0,
+                    output_tokens=0,
+                    cost_micros=0,
+                    latency_ms=0,
+                    error_code=reason,
+                ),
+                self._moves(call.user_id, self._limits.release_moves(reservation)),
+            )
+        except Exception:
+            # The pending record keeps the reservation to release (the reconciler's job); the caller still
+            # gets the error that ended the call.
+            logger.exception(
+                "releasing a failed call's reservation failed", extra={"call_request_id": call.request_id}
+            )

@@ -74,6 +74,8 @@ def bedrock(stack, monkeypatch):
 
     stub = stubbed_bedrock()
     monkeypatch.setattr(
-        bedrock_provider, "client", lambda service: stub.clients.get(service) or real_client(service)
+        bedrock_provider,
+        "client",
+        lambda service, **options: stub.clients.get(service) or real_client(service, **options),
     )
     return stub

@@ -1,8 +1,12 @@
+import json
+
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ReadTimeoutError
 
+from gateway import deps
+from gateway.settings import get_settings
 from tests.support.aws import REGION
 from tests.support.bedrock import SHAPES, invoke_response
 from tests.unit.gateway.api.helpers import signed_up
@@ -164,9 +168,9 @@ def test_bedrock_errors_are_502_with_bedrocks_code_and_counted_as_errors(api, be
     bedrock.catalog()
     bedrock.runtime.add_client_error(
         "invoke_model",
-        service_error_code="ThrottlingException",
-        service_message="Too many tokens",
-        http_status_code=429,
+        service_error_code="ModelErrorException",
+        service_message="The model crashed",
+        http_status_code=424,
     )
     shape = SHAPES["anthropic-messages"]
     response = api.post(
@@ -175,8 +179,33 @@ def test_bedrock_errors_are_502_with_bedrocks_code_and_counted_as_errors(api, be
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "model_error"
-    assert "ThrottlingException" in error["message"]
+    assert "ModelErrorException" in error["message"]
     assert "Traceback" not in response.text
+    day = _total(_rollups(registration["user_id"]))
+    assert (int(day["requests"]), int(day["errors"]), int(day["input_tokens"])) == (1, 1, 0)
+
+
+def test_a_throttled_model_is_429_with_retry_after_and_charges_no_limit(api, bedrock, monkeypatch):
+    policy = {"precedence": 3, "limits": {"requests_per_minute": 5, "tokens_per_day": 9000}}
+    monkeypatch.setenv("GATEWAY_GROUP_POLICIES", json.dumps({"CreatingBotAllowed": policy}))
+    get_settings.cache_clear()
+    deps.reset()
+    headers, registration, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.runtime.add_client_error(
+        "invoke_model",
+        service_error_code="ThrottlingException",
+        service_message="Slow down",
+        http_status_code=429,
+    )
+    shape = SHAPES["anthropic-messages"]
+    response = api.post(
+        "/bedrock", headers=headers, json={"modelId": shape.model_id, "inferenceParameters": shape.request}
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (429, "model_throttled")
+    assert int(response.headers["retry-after"]) >= 1
+    windows = {w["name"]: w for w in api.get("/me/usage", headers=headers).json()["windows"]}
+    assert (windows["requests_per_minute"]["used"], windows["tokens_per_day"]["used"]) == (0, 0)
     day = _total(_rollups(registration["user_id"]))
     assert (int(day["requests"]), int(day["errors"]), int(day["input_tokens"])) == (1, 1, 0)
 

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from tests.unit.gateway.api.helpers import signed_up
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -116,3 +118,55 @@ def test_v1_errors_carry_openais_type_and_other_routes_do_not(api, bedrock):
     assert (invalid.status_code, invalid.json()["error"]["type"]) == (400, "invalid_request_error")
     assert api.get("/v1/models").json()["error"]["type"] == "permission_error"
     assert "type" not in api.get("/no-such-route").json()["error"]
+
+
+def test_an_empty_system_message_is_dropped_not_sent_to_bedrock(api, bedrock):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.converse("Hi", 3, 1)
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={
+            "model": HAIKU,
+            "messages": [{"role": "system", "content": ""}, {"role": "user", "content": "Hi"}],
+        },
+    )
+    assert response.status_code == 200, response.text
+    [(operation, params)] = bedrock.calls
+    assert operation == "Converse"
+    assert "system" not in params
+
+
+@pytest.mark.parametrize(
+    ("bedrock_code", "http_status", "status", "openai_type", "code"),
+    [
+        ("ThrottlingException", 429, 429, "rate_limit_error", "model_throttled"),
+        ("ServiceUnavailableException", 503, 503, "server_error", "model_unavailable"),
+        ("ModelNotReadyException", 429, 503, "server_error", "model_unavailable"),
+        ("ValidationException", 400, 400, "invalid_request_error", "model_rejected_request"),
+        ("ModelErrorException", 424, 502, "server_error", "model_error"),
+    ],
+)
+def test_bedrock_errors_are_the_openai_errors_its_client_retries_or_not(
+    api, bedrock, bedrock_code, http_status, status, openai_type, code
+):
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.runtime.add_client_error(
+        "converse",
+        service_error_code=bedrock_code,
+        service_message="Input too long",
+        http_status_code=http_status,
+    )
+    response = api.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": headers["x-api-key"]},
+        json={"model": HAIKU, "messages": [{"role": "user", "content": "Hello"}]},
+    )
+    error = response.json()["error"]
+    assert (response.status_code, error["type"], error["code"]) == (status, openai_type, code)
+    # The openai client retries 429 and 5xx and waits what Retry-After says; 400 it does not retry.
+    assert ("retry-after" in response.headers) is (status in (429, 503))
+    if code == "model_rejected_request":
+        assert "Input too long" in error["message"]

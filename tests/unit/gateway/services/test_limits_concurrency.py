@@ -54,7 +54,7 @@ def _fire(api, bedrock, monkeypatch, usage: TokenUsage) -> list[int]:
     bedrock.catalog()
     deps.bedrock_models.get().catalog()  # cached before the threads start
     answer = Invocation(body=HAIKU.response, raw="", header_usage=usage, latency_ms=1)
-    monkeypatch.setattr(BedrockModels, "invoke", lambda self, model_id, body: answer)
+    monkeypatch.setattr(BedrockModels, "invoke", lambda self, model_id, body, *_, **__: answer)
     body = {"modelId": HAIKU.model_id, "inferenceParameters": PARAMETERS}
     handler = Mangum(api.app, lifespan="off")  # the Lambda handler around the test's app
 
