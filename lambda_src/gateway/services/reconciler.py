@@ -16,7 +16,7 @@ from typing import Any
 from gateway.clock import iso, utcnow
 from gateway.repositories.limits import Windows, transact_item
 from gateway.repositories.usage import (
-    ERROR,
+    FAILED,
     OK,
     CallRecord,
     Settlement,
@@ -92,7 +92,7 @@ class Reconciler:
             )
         else:
             error = (outcome or {}).get("error_code") or UNSETTLED
-            settlement = Settlement(ERROR, 0, 0, 0, int((outcome or {}).get("latency_ms", 0)), str(error))
+            settlement = Settlement(FAILED, 0, 0, 0, int((outcome or {}).get("latency_ms", 0)), str(error))
             moves = self._limits.release_moves(reservation)
         table_name = self._limits.table_name
         return settlement, [transact_item(table_name, call.user_id, move) for move in moves]
