@@ -2,7 +2,7 @@
 a token is a whitespace-separated word)."""
 
 import pytest
-from openai import OpenAI, PermissionDeniedError
+from openai import OpenAI, PermissionDeniedError, RateLimitError
 
 from tests.e2e.conftest import sign_up
 
@@ -160,3 +160,57 @@ def test_the_openai_client_reads_model_access_denied_as_a_permission_error(stack
         )
     assert refused.value.code == "model_access_denied"
     assert refused.value.type == "permission_error"
+
+
+def counters(http, person) -> dict[str, float]:
+    """The user's limit counters of the day and month (the minute's may roll over during a test)."""
+    response = http.get("/me/usage", headers=person.headers)
+    assert response.status_code == 200, response.text
+    return {w["name"]: w["used"] for w in response.json()["windows"] if w["name"] != "requests_per_minute"}
+
+
+def test_an_empty_system_message_is_dropped_and_only_the_real_call_is_counted(http, person):
+    before = counters(http, person)
+    response = http.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": person.registration["api_key"]},
+        json={
+            "model": "amazon.nova-lite-v1:0",
+            "messages": [
+                {"role": "system", "content": ""},
+                {"role": "user", "content": "Hi without a system"},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["choices"][0]["message"]["content"] == "Echo: Hi without a system"
+    after = counters(http, person)
+    assert after["requests_per_day"] - before["requests_per_day"] == 1
+    # The reservation (thousands of tokens) was settled to what the model reported.
+    assert after["tokens_per_day"] - before["tokens_per_day"] == body["usage"]["total_tokens"]
+
+
+def test_a_throttled_model_is_429_model_throttled_and_charges_nothing(stack, http, person):
+    before = counters(http, person)
+    response = http.post(
+        "/v1/chat/completions",
+        headers={"x-api-key": person.registration["api_key"]},
+        json={"model": HAIKU, "messages": [{"role": "user", "content": "[[bedrock:throttle]] hi"}]},
+    )
+    assert response.status_code == 429, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["type"]) == ("model_throttled", "rate_limit_error")
+    assert int(response.headers["retry-after"]) >= 1
+    assert counters(http, person) == before
+    # The openai client reads it as a rate limit (and, with retries on, waits what Retry-After says).
+    key = person.registration["api_key"]
+    client = OpenAI(
+        base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key}, max_retries=0
+    )
+    with pytest.raises(RateLimitError) as throttled:
+        client.chat.completions.create(
+            model=HAIKU, messages=[{"role": "user", "content": "[[bedrock:throttle]] again"}]
+        )
+    assert throttled.value.code == "model_throttled"
+    assert counters(http, person) == before
