@@ -74,6 +74,10 @@ admin: venv ## first admin, signed in at once with an API key: make admin EMAIL=
 	TF="$(TF)" $(PY) scripts/make_admin.py --email "$(EMAIL)" --name "$(NAME)" \
 		--env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
 
+.PHONY: reconcile
+reconcile: venv ## run the metering reconciler once: make reconcile [ENV=local|dev|prod] (it also runs every 5 minutes)
+	$(PY) -m scripts.reconcile --env "$(if $(filter command line,$(origin ENV)),$(ENV),local)"
+
 .PHONY: bench
 bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge
 	$(PY) scripts/bench_cold_import.py

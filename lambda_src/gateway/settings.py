@@ -93,8 +93,8 @@ class Settings(BaseSettings):
     model_timeout_seconds: float = Field(default=25.0, gt=0, le=28)
     # In Lambda the model call also ends this long before the invocation's deadline, to settle the metering.
     model_settle_margin_seconds: float = Field(default=3.0, ge=0.5, le=60)
-    # Reservations before a call: output tokens when the request names no maximum, and characters per token
-    # when estimating the prompt's input tokens (low on purpose: reserve too much, never too little).
+    # Reservations before a call: output tokens when the request names no maximum, and letters or digits per
+    # token in the prompt's input estimate (services/token_estimate.py: low on purpose, reserve too much).
     default_max_output_tokens: int = Field(default=4096, ge=1)
     reserve_chars_per_token: int = Field(default=3, ge=1)
     model_catalog_ttl_seconds: float = Field(default=300.0, ge=0)

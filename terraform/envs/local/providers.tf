@@ -14,19 +14,20 @@ provider "aws" {
   max_retries                 = 2
 
   endpoints {
-    apigateway      = var.local_aws_endpoint
-    cloudwatch      = var.local_aws_endpoint
-    cloudwatchlogs  = var.local_aws_endpoint
-    cognitoidentity = var.local_aws_endpoint
-    cognitoidp      = var.local_aws_endpoint
-    dynamodb        = var.local_aws_endpoint
-    iam             = var.local_aws_endpoint
-    kms             = var.local_aws_endpoint
-    lambda          = var.local_aws_endpoint
-    s3              = var.local_aws_endpoint
-    secretsmanager  = var.local_aws_endpoint
-    ssm             = var.local_aws_endpoint
-    sts             = var.local_aws_endpoint
+    apigateway       = var.local_aws_endpoint
+    cloudwatch       = var.local_aws_endpoint
+    cloudwatchevents = var.local_aws_endpoint
+    cloudwatchlogs   = var.local_aws_endpoint
+    cognitoidentity  = var.local_aws_endpoint
+    cognitoidp       = var.local_aws_endpoint
+    dynamodb         = var.local_aws_endpoint
+    iam              = var.local_aws_endpoint
+    kms              = var.local_aws_endpoint
+    lambda           = var.local_aws_endpoint
+    s3               = var.local_aws_endpoint
+    secretsmanager   = var.local_aws_endpoint
+    ssm              = var.local_aws_endpoint
+    sts              = var.local_aws_endpoint
   }
 
   default_tags {

@@ -404,3 +404,14 @@ variable "publication_max" {
     error_message = "publication_max quotas must be whole numbers of requests, at least 1."
   }
 }
+
+variable "reconcile_schedule" {
+  description = "How often the metering reconciler runs (an EventBridge schedule expression)."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.reconcile_schedule))
+    error_message = "reconcile_schedule must be rate(N minutes|hours|days) or cron(...)."
+  }
+}
