@@ -59,6 +59,10 @@ def cognito_identity():
 
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb():
+    # Transactions journal the items they touch instead of copying whole tables (dynamodb/transactions.py).
+    from ..dynamodb.transactions import install
+
+    install()
     return moto_service("dynamodb", serialised=True)
 
 

@@ -1,0 +1,1 @@
+"""The local DynamoDB (moto) made to stay fast as its tables grow."""

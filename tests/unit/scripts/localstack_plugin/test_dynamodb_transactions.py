@@ -1,0 +1,186 @@
+"""The local DynamoDB's journaled TransactWriteItems: all-or-nothing, conditions honoured, moto's answers
+kept, and no copy of whole tables (no LocalStack: moto in-process, the method installed on its backend)."""
+
+import copy
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from gateway_localstack.dynamodb import transactions
+from moto import mock_aws
+
+COUNTERS = "counters"
+EVENTS = "events"
+
+
+def _make_tables(client):
+    client.create_table(
+        TableName=COUNTERS,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.create_table(
+        TableName=EVENTS,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName=COUNTERS, Item={"pk": {"S": "spent"}, "n": {"N": "5"}, "cap": {"N": "10"}})
+    client.put_item(TableName=COUNTERS, Item={"pk": {"S": "doomed"}, "n": {"N": "1"}})
+    client.put_item(TableName=EVENTS, Item={"pk": {"S": "key-1"}, "sk": {"S": "001"}, "v": {"S": "old"}})
+
+
+@pytest.fixture(params=["journaled", "moto"])
+def client(request):
+    """Each behaviour test runs against the journaled version and against moto's own, which it must match."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        if request.param == "journaled":
+            with transactions.installed():
+                yield dynamodb
+        else:
+            yield dynamodb
+
+
+def _everything(client):
+    return {
+        table: sorted(client.scan(TableName=table, ConsistentRead=True)["Items"], key=repr)
+        for table in (COUNTERS, EVENTS)
+    }
+
+
+def _add(amount, *, at_most=None, key="spent"):
+    """ADD amount to the counter; with at_most, only while the counter is <= at_most (cap - amount)."""
+    update = {
+        "TableName": COUNTERS,
+        "Key": {"pk": {"S": key}},
+        "UpdateExpression": "ADD n :a",
+        "ExpressionAttributeValues": {":a": {"N": str(amount)}},
+    }
+    if at_most is not None:
+        update["ConditionExpression"] = "n <= :most"
+        update["ExpressionAttributeValues"][":most"] = {"N": str(at_most)}
+    return {"Update": update}
+
+
+NEW_EVENT = {"Put": {"TableName": EVENTS, "Item": {"pk": {"S": "key-1"}, "sk": {"S": "002"}}}}
+NEW_BUCKET_EVENT = {"Put": {"TableName": EVENTS, "Item": {"pk": {"S": "key-9"}, "sk": {"S": "001"}}}}
+OVERWRITE_EVENT = {
+    "Put": {"TableName": EVENTS, "Item": {"pk": {"S": "key-1"}, "sk": {"S": "001"}, "v": {"S": "new"}}}
+}
+DELETE_DOOMED = {"Delete": {"TableName": COUNTERS, "Key": {"pk": {"S": "doomed"}}}}
+NEW_COUNTER = _add(1, key="fresh")
+
+
+def test_a_transaction_that_passes_writes_every_item(client):
+    client.transact_write_items(TransactItems=[_add(3, at_most=7), NEW_EVENT, DELETE_DOOMED])
+    state = _everything(client)
+    counters = {item["pk"]["S"]: item for item in state[COUNTERS]}
+    assert counters["spent"]["n"] == {"N": "8"}
+    assert "doomed" not in counters
+    assert {item["sk"]["S"] for item in state[EVENTS]} == {"001", "002"}
+
+
+def test_a_failing_condition_in_the_middle_undoes_every_item_written_before_and_after_it(client):
+    before = _everything(client)
+    failing = {
+        "ConditionCheck": {
+            "TableName": COUNTERS,
+            "Key": {"pk": {"S": "spent"}},
+            "ConditionExpression": "n > :big",
+            "ExpressionAttributeValues": {":big": {"N": "100"}},
+        }
+    }
+    items = [OVERWRITE_EVENT, NEW_EVENT, NEW_BUCKET_EVENT, NEW_COUNTER, failing, DELETE_DOOMED]
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=items)
+    error = raised.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in error["CancellationReasons"]] == [
+        "None",
+        "None",
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+    ]
+    assert _everything(client) == before
+
+
+def test_an_update_whose_own_condition_fails_cancels_and_changes_nothing(client):
+    before = _everything(client)
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[NEW_EVENT, _add(6, at_most=4)])
+    reasons = raised.value.response["CancellationReasons"]
+    assert reasons[0] == {"Code": "None"}
+    assert reasons[1]["Code"] == "ConditionalCheckFailed"
+    assert reasons[1]["Message"] == "The conditional request failed"
+    assert _everything(client) == before
+
+
+def test_all_old_returns_the_item_that_failed_its_condition(client):
+    put_if_absent = {
+        "Put": {
+            "TableName": COUNTERS,
+            "Item": {"pk": {"S": "spent"}, "n": {"N": "0"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[put_if_absent])
+    (reason,) = raised.value.response["CancellationReasons"]
+    assert reason["Code"] == "ConditionalCheckFailed"
+    assert reason["Item"] == {"pk": {"S": "spent"}, "n": {"N": "5"}, "cap": {"N": "10"}}
+
+
+def test_two_actions_on_one_item_are_refused_and_nothing_is_written(client):
+    before = _everything(client)
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[NEW_EVENT, _add(1), _add(2)])
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert _everything(client) == before
+
+
+def test_an_unknown_table_refuses_the_transaction_and_nothing_is_written(client):
+    before = _everything(client)
+    unknown = {"Put": {"TableName": "nope", "Item": {"pk": {"S": "x"}}}}
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=[_add(1), unknown])
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert _everything(client) == before
+
+
+def test_the_journal_copies_only_the_touched_items_never_a_table(monkeypatch):
+    copied = []
+    real_deepcopy = copy.deepcopy
+
+    def counting_deepcopy(value, *args, **kwargs):
+        copied.append(type(value).__name__)
+        return real_deepcopy(value, *args, **kwargs)
+
+    with mock_aws(), transactions.installed():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        monkeypatch.setattr(transactions.copy, "deepcopy", counting_deepcopy)
+        dynamodb.transact_write_items(TransactItems=[_add(1), NEW_EVENT])
+    assert "Table" not in copied
+    # The journal copied the one existing item it changed (the new event had no previous version).
+    assert copied.count("Item") >= 1
+
+
+def test_a_range_table_loses_a_hash_key_the_cancelled_transaction_created():
+    with mock_aws(), transactions.installed():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[NEW_BUCKET_EVENT, _add(6, at_most=4)])
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends["123456789012"]["us-east-1"].tables[EVENTS]
+        assert [hash_key.value for hash_key in table.items] == ["key-1"]
