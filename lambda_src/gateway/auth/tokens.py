@@ -12,9 +12,6 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
-
 from gateway.errors import UnauthorizedError
 
 JWKS_REFRESH_INTERVAL_SECONDS = 10.0
@@ -59,6 +56,8 @@ class JwksCache:
                     document = self._fetch(self._url)
                 except Exception as exc:  # the pool's JWKS is unreachable: no token can be verified
                     raise InvalidTokenError() from exc
+                from jwt.algorithms import RSAAlgorithm  # cold start: see verify
+
                 self._keys = {
                     entry["kid"]: RSAAlgorithm.from_jwk(entry)
                     for entry in document.get("keys", [])
@@ -77,6 +76,9 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or InvalidTokenError; never echoes the token."""
+        # PyJWT loads `cryptography` (~100 ms): the first token pays it, not every cold start.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import jwt
 from botocore.exceptions import ClientError
 
 from gateway.auth.groups import GroupInfo
@@ -358,6 +357,8 @@ class CognitoUserPool:
             raise ForbiddenError(
                 "This account must complete a sign-in challenge first.", code="challenge_required"
             )
+        import jwt  # it loads `cryptography`: only sign-in needs it, not every cold start
+
         claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
         return Tokens(
             id_token=result["IdToken"],

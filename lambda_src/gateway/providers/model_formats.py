@@ -8,10 +8,10 @@ provider is one more row. Inference-profile ids (`us.`, `eu.`, `apac.`, `global.
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonpath_ng import JSONPath
-from jsonpath_ng import parse as parse_jsonpath
+if TYPE_CHECKING:
+    from jsonpath_ng import JSONPath
 
 INFERENCE_PROFILE_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.")
 
@@ -112,7 +112,10 @@ def format_for(model_id: str) -> ModelFormat | None:
 
 
 @cache
-def _compiled(path: str) -> JSONPath:
+def _compiled(path: str) -> "JSONPath":
+    # jsonpath-ng (and its parser generator) costs ~40 ms to import: only InvokeModel calls load it.
+    from jsonpath_ng import parse as parse_jsonpath
+
     return parse_jsonpath(path)
 
 

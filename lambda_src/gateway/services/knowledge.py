@@ -5,7 +5,6 @@ well-tested implementation of the usual lexical relevance measure and needs no n
 """
 
 import re
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -211,6 +210,8 @@ class KnowledgeIndex:
         self, documents: Sequence[Document], max_chars: int = 1200, overlap_chars: int = 150
     ) -> None:
         self._lock = threading.Lock()
+        import sqlite3  # only bots with documents need it: not loaded at cold start
+
         self._connection = sqlite3.connect(":memory:", check_same_thread=False)
         # The source is stored, not ranked: a file name must not outrank the passage holding the answer.
         self._connection.execute(
