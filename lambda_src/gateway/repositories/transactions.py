@@ -46,7 +46,9 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 # Tests replace these to run many faults fast and reproducibly.
 sleep: Callable[[float], None] = time.sleep
-jitter = random.Random()  # noqa: S311 (spreads retries; nothing secret)
+# Draws from os.urandom on each call, no seed state: instances restored from one SnapStart snapshot
+# (or forked) still spread their retries differently.
+jitter = random.SystemRandom()
 
 
 def cancellation_codes(exc: ClientError) -> list[str]:

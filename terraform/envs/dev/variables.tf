@@ -161,3 +161,9 @@ variable "audit_retention_days" {
   type        = number
   default     = 90
 }
+
+variable "snap_start" {
+  description = "Lambda SnapStart for the gateway function (published versions behind a `live` alias; see terraform/README.md)."
+  type        = bool
+  default     = false
+}

@@ -7,6 +7,7 @@ module "stack" {
 
   lambda_zip_path = var.lambda_zip_path
   lambda_runtime  = "python3.12"
+  snap_start      = var.snap_start
   log_level       = var.log_level
 
   allowed_email_domains = var.allowed_email_domains

@@ -223,6 +223,7 @@ resource "aws_lambda_permission" "this" {
   statement_id  = "AllowInvokeFrom-${var.name}"
   action        = "lambda:InvokeFunction"
   function_name = var.lambda_function_name
+  qualifier     = var.lambda_qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*"
 }

@@ -34,8 +34,14 @@ variable "lambda_function_name" {
 }
 
 variable "lambda_invoke_arn" {
-  description = "Invoke ARN of the Lambda function behind every route."
+  description = "Invoke ARN of the Lambda function (or of its alias) behind every route."
   type        = string
+}
+
+variable "lambda_qualifier" {
+  description = "Alias the routes invoke (null: the unqualified function); API Gateway's permission is granted on it."
+  type        = string
+  default     = null
 }
 
 variable "cognito_user_pool_arn" {

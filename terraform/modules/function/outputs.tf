@@ -13,6 +13,21 @@ output "invoke_arn" {
   value       = aws_lambda_function.this.invoke_arn
 }
 
+output "live_invoke_arn" {
+  description = "Invoke ARN callers use: the `live` alias's with SnapStart on, otherwise the function's."
+  value       = var.snap_start ? aws_lambda_alias.live[0].invoke_arn : aws_lambda_function.this.invoke_arn
+}
+
+output "live_arn" {
+  description = "ARN callers invoke (e.g. a schedule): the `live` alias's with SnapStart on, otherwise the function's."
+  value       = var.snap_start ? aws_lambda_alias.live[0].arn : aws_lambda_function.this.arn
+}
+
+output "live_qualifier" {
+  description = "Qualifier of what callers invoke (\"live\" with SnapStart on, otherwise null): for lambda permissions."
+  value       = var.snap_start ? aws_lambda_alias.live[0].name : null
+}
+
 output "role_arn" {
   description = "ARN of the function's execution role."
   value       = aws_iam_role.this.arn

@@ -140,3 +140,9 @@ variable "extra_policy_statements" {
     error_message = "Statement ids (the map keys) must be alphanumeric."
   }
 }
+
+variable "snap_start" {
+  description = "Lambda SnapStart: publish a version on each change, snapshot it after init and point the `live` alias at it (the runtime must be python3.12 or later)."
+  type        = bool
+  default     = false
+}

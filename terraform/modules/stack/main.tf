@@ -162,6 +162,7 @@ module "function" {
   runtime               = var.lambda_runtime
   memory_size           = var.lambda_memory_size
   timeout               = var.lambda_timeout
+  snap_start            = var.snap_start
   environment_variables = local.environment_variables
   log_retention_days    = var.log_retention_days
 
@@ -179,7 +180,8 @@ module "api" {
 
   name                  = var.name_prefix
   lambda_function_name  = module.function.function_name
-  lambda_invoke_arn     = module.function.invoke_arn
+  lambda_invoke_arn     = module.function.live_invoke_arn
+  lambda_qualifier      = module.function.live_qualifier
   cognito_user_pool_arn = module.identity.user_pool_arn
 
   stage_name                     = var.stage_name

@@ -13,13 +13,14 @@ resource "aws_cloudwatch_event_rule" "reconcile" {
 resource "aws_cloudwatch_event_target" "reconcile" {
   rule      = aws_cloudwatch_event_rule.reconcile.name
   target_id = "gateway-reconciler"
-  arn       = module.function.function_arn
+  arn       = module.function.live_arn
 }
 
 resource "aws_lambda_permission" "reconcile" {
   statement_id  = "AllowReconcileSchedule"
   action        = "lambda:InvokeFunction"
   function_name = module.function.function_name
+  qualifier     = module.function.live_qualifier
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.reconcile.arn
 }

@@ -415,3 +415,9 @@ variable "reconcile_schedule" {
     error_message = "reconcile_schedule must be rate(N minutes|hours|days) or cron(...)."
   }
 }
+
+variable "snap_start" {
+  description = "Lambda SnapStart for the gateway function: versions are published, the API and the reconciler's schedule invoke the `live` alias, and instances start from a snapshot taken after init (needs lambda_runtime python3.12 or later; see terraform/README.md for the trade-offs)."
+  type        = bool
+  default     = false
+}

@@ -191,3 +191,28 @@ def test_without_an_ses_identity_cognito_sends_its_own_emails(plans: dict[str, P
     (email,) = pool["email_configuration"]
     assert email["email_sending_account"] == "COGNITO_DEFAULT"
     assert email["source_arn"] is None
+
+
+def test_prod_example_runs_the_gateway_on_snapstart_behind_the_live_alias(plans: dict[str, Plan]) -> None:
+    prod = plans["prod"]
+    gateway = {f["function_name"]: f for f in prod.created("aws_lambda_function")}["bedrock-gw-prod-gateway"]
+
+    assert gateway["publish"] is True
+    assert gateway["snap_start"] == [{"apply_on": "PublishedVersions"}]
+    (alias,) = prod.created("aws_lambda_alias")
+    assert (alias["name"], alias["function_name"]) == ("live", "bedrock-gw-prod-gateway")
+    # API Gateway and the reconciler's schedule are allowed to invoke the alias, not $LATEST.
+    qualifiers = {p["principal"]: p["qualifier"] for p in prod.created("aws_lambda_permission")}
+    assert qualifiers["apigateway.amazonaws.com"] == "live"
+    assert qualifiers["events.amazonaws.com"] == "live"
+
+
+def test_dev_runs_the_gateway_without_snapstart_by_default(plans: dict[str, Plan]) -> None:
+    dev = plans["dev"]
+    gateway = {f["function_name"]: f for f in dev.created("aws_lambda_function")}["bedrock-gw-dev-gateway"]
+
+    assert gateway["publish"] is False
+    assert gateway["snap_start"] == []
+    assert dev.counts()["aws_lambda_alias"] == 0
+    qualifiers = {p["principal"]: p.get("qualifier") for p in dev.created("aws_lambda_permission")}
+    assert qualifiers["apigateway.amazonaws.com"] in (None, "")
