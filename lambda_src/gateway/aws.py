@@ -106,6 +106,27 @@ def batch_get_all(
     return found
 
 
+def get_items_consistently(
+    requests: list[tuple[str, dict[str, str]]],
+) -> list[dict[str, Any] | None]:
+    """The items at these (table name, key) pairs, from any tables, in one BatchGetItem (retrying the keys
+    DynamoDB leaves unprocessed), in the order asked; None where there is no item. At most 100 pairs."""
+    by_table: dict[str, list[dict[str, str]]] = {}
+    for name, key in requests:
+        if key not in by_table.setdefault(name, []):
+            by_table[name].append(key)
+    request = {name: {"Keys": keys, "ConsistentRead": True} for name, keys in by_table.items()}
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    dynamodb = table(requests[0][0]).meta.client  # the resource's client: plain Python values
+    while request:
+        response = dynamodb.batch_get_item(RequestItems=request)
+        for name, items in response.get("Responses", {}).items():
+            for item in items:
+                found[(name, item["pk"], item["sk"])] = item
+        request = response.get("UnprocessedKeys") or {}
+    return [found.get((name, key["pk"], key["sk"])) for name, key in requests]
+
+
 _SERIALIZER = TypeSerializer()
 
 

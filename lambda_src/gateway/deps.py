@@ -98,7 +98,11 @@ def _user_standings() -> UserStandings:
 def _api_key_service() -> ApiKeyService:
     settings = get_settings()
     return ApiKeyService(
-        api_key_repository.get(), api_gateway_keys.get(), settings.max_api_keys_per_user, user_standings.get()
+        api_key_repository.get(),
+        api_gateway_keys.get(),
+        settings.max_api_keys_per_user,
+        user_standings.get(),
+        limits_table=settings.table_usage,
     )
 
 

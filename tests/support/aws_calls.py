@@ -343,3 +343,28 @@ def read(path: str) -> list[dict[str, Any]]:
             return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
+
+
+class Recorded:
+    """The calls recorded into `path` while a `with` block ran (read when it ends): counts round trips."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.calls: list[dict[str, Any]] = []
+
+    def __enter__(self) -> Recorded:
+        self._start = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with open(self.path, "rb") as f:
+            f.seek(self._start)
+            self.calls = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+
+    def operations(self, *, besides_models: bool = True) -> list[str]:
+        """`service:Operation` of each call, in order; without the model calls (Bedrock's) by default."""
+        return [
+            f"{call['service']}:{call['operation']}"
+            for call in self.calls
+            if not (besides_models and call["service"].startswith("bedrock"))
+        ]

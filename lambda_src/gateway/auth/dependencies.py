@@ -24,12 +24,14 @@ from gateway.auth.tokens import InvalidTokenError, TokenVerifier
 from gateway.errors import BadRequestError, ForbiddenError
 from gateway.logs import request_id_var
 from gateway.providers.cognito import UserDisabledError
-from gateway.services.api_keys import ApiKeyService, InvalidApiKeyError
+from gateway.repositories.access import SessionState
+from gateway.services.api_keys import ApiKeyService, KeyCheck
 from gateway.services.audit import audit_context
 from gateway.services.models import Caller
 from gateway.settings import GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED
 
 API_KEY_HEADER = "x-api-key"
+LIMIT_OVERRIDE_STATE_KEY = "limit_override"
 
 
 def bearer_token(request: Request) -> str:
@@ -50,17 +52,26 @@ def _with_standing(principal: Principal, standings: UserStandings, rights_versio
     return replace(principal, groups=standing.groups)
 
 
+def _verified(request: Request, verifier: TokenVerifier) -> Principal:
+    principal = Principal.from_claims(verifier.verify(bearer_token(request)))
+    audit_context(request).user_id = principal.user_id
+    return principal
+
+
+def _refuse_signed_out(principal: Principal, session: SessionState) -> None:
+    if principal.authenticated_at <= session.signed_out_at:
+        raise InvalidTokenError("This session has been signed out.")
+
+
 def get_token_user(
     request: Request,
     verifier: Annotated[TokenVerifier, Depends(deps.token_verifier)],
     standings: Standings,
 ) -> Principal:
-    principal = Principal.from_claims(verifier.verify(bearer_token(request)))
-    audit_context(request).user_id = principal.user_id
+    principal = _verified(request, verifier)
     # One read gives both the sign-out mark and the rights version the cached standing must match.
     session = standings.session(principal.user_id)
-    if principal.authenticated_at <= session.signed_out_at:
-        raise InvalidTokenError("This session has been signed out.")
+    _refuse_signed_out(principal, session)
     return _with_standing(principal, standings, session.rights_version)
 
 
@@ -69,13 +80,23 @@ TokenUser = Annotated[Principal, Depends(get_token_user)]
 
 def get_current_user(
     request: Request,
-    principal: TokenUser,
+    verifier: Annotated[TokenVerifier, Depends(deps.token_verifier)],
+    standings: Standings,
     api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
 ) -> Principal:
-    record = api_keys.resolve(request.headers.get(API_KEY_HEADER))
-    if record.owner_id != principal.user_id:
-        raise InvalidApiKeyError()
+    """As `TokenUser`, plus the key; the key, the session item and the limit override in one read."""
+    principal = _verified(request, verifier)
+    check = api_keys.check(request.headers.get(API_KEY_HEADER), principal.user_id)
+    _refuse_signed_out(principal, check.session)
+    principal = _with_standing(principal, standings, check.session.rights_version)
+    record = api_keys.accept(check.record)
+    _keep_limit_override(request, check)
     return replace(principal, api_key_id=record.key_id)
+
+
+def _keep_limit_override(request: Request, check: KeyCheck) -> None:
+    """For a model call in this request: the override read with the key, so the limits need no read."""
+    request.scope.setdefault("state", {})[LIMIT_OVERRIDE_STATE_KEY] = check.limit_override
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
@@ -95,8 +116,9 @@ def get_key_user(
     api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
     standings: Standings,
 ) -> Principal:
-    record = api_keys.resolve(api_key_value(request))
-    audit_context(request).user_id = record.owner_id
+    check = api_keys.check(api_key_value(request))
+    audit_context(request).user_id = check.owner_id
+    record = api_keys.accept(check.record)
     owner = Principal(
         user_id=record.owner_id,
         email=None,
@@ -105,7 +127,8 @@ def get_key_user(
         authenticated_at=0,
         api_key_id=record.key_id,
     )
-    return _with_standing(owner, standings, standings.session(record.owner_id).rights_version)
+    _keep_limit_override(request, check)
+    return _with_standing(owner, standings, check.session.rights_version)
 
 
 KeyUser = Annotated[Principal, Depends(get_key_user)]
@@ -132,6 +155,8 @@ def _caller(principal: Principal, request: Request) -> Caller:
         groups=principal.groups,
         key_id=principal.api_key_id,
         request_id=request_id_for(request),
+        limit_override=request.scope.get("state", {}).get(LIMIT_OVERRIDE_STATE_KEY),
+        audit=deps.audit_service.get().settlement_audit(request.scope),
     )
 
 

@@ -24,9 +24,24 @@ class SessionState:
     rights_version: int
 
 
+def session_key(user_id: str) -> dict[str, str]:
+    return {"pk": f"USER#{user_id}", "sk": "SESSION"}
+
+
+def session_from_item(item: dict[str, Any] | None) -> SessionState:
+    item = item or {}
+    return SessionState(
+        signed_out_at=int(item.get("signed_out_at", 0)), rights_version=int(item.get("rights_version", 0))
+    )
+
+
 class AccessRepository:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name
 
     @property
     def _table(self) -> Any:
@@ -34,14 +49,8 @@ class AccessRepository:
 
     def session_state(self, user_id: str) -> SessionState:
         """One consistent read: when the user was last signed out and which rights version is current."""
-        item = (
-            self._table.get_item(Key={"pk": f"USER#{user_id}", "sk": "SESSION"}, ConsistentRead=True).get(
-                "Item"
-            )
-            or {}
-        )
-        return SessionState(
-            signed_out_at=int(item.get("signed_out_at", 0)), rights_version=int(item.get("rights_version", 0))
+        return session_from_item(
+            self._table.get_item(Key=session_key(user_id), ConsistentRead=True).get("Item")
         )
 
     def bump_rights_version(self, user_id: str) -> None:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from gateway.aws import (
     batch_get_all,
     error_code,
+    get_items_consistently,
     put_new_together,
     query_all,
     table,
@@ -58,6 +59,10 @@ class ApiKeyRepository:
         self._table_name = table_name
 
     @property
+    def table_name(self) -> str:
+        return self._table_name
+
+    @property
     def _table(self) -> Any:
         return table(self._table_name)
 
@@ -87,6 +92,17 @@ class ApiKeyRepository:
     def get(self, key_id: str) -> ApiKeyRecord | None:
         item = self._table.get_item(Key={"pk": f"KEY#{key_id}", "sk": "KEY"}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
+
+    def find_by_hash_with(
+        self, key_hash: str | None, others: list[tuple[str, dict[str, str]]]
+    ) -> tuple[ApiKeyRecord | None, list[dict[str, Any] | None]]:
+        """The key with this hash (if given) and the items at `others` (table name, key), in one consistent
+        batch read: one round trip for everything a call checks."""
+        head = [(self._table_name, {"pk": f"HASH#{key_hash}", "sk": "HASH"})] if key_hash else []
+        items = get_items_consistently([*head, *others])
+        if not key_hash:
+            return None, items
+        return (_record(items[0]) if items[0] else None), items[1:]
 
     def find_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         item = self._table.get_item(Key={"pk": f"HASH#{key_hash}", "sk": "HASH"}, ConsistentRead=True).get(

@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
 
 from gateway.aws import table
 
 ANONYMOUS = "anonymous"
+_SERIALIZER = TypeSerializer()
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,19 @@ class AuditRepository:
         self._retention_seconds = retention_days * 86400
 
     def add(self, event: AuditEvent, now_epoch: int) -> None:
+        table(self._table_name).put_item(Item=self._item(event, now_epoch))
+
+    def transact_put(self, event: AuditEvent, now_epoch: int) -> dict[str, Any]:
+        """The event as a TransactWriteItems entry, for another transaction (a model call's settlement)."""
+        item = self._item(event, now_epoch)
+        return {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+            }
+        }
+
+    def _item(self, event: AuditEvent, now_epoch: int) -> dict[str, Any]:
         item: dict[str, Any] = {k: v for k, v in asdict(event).items() if v is not None}
         item.update(
             pk=f"USER#{event.user_id or ANONYMOUS}",
@@ -43,7 +58,7 @@ class AuditRepository:
             gsi1sk=f"{event.timestamp}#{event.event_id}",
             expires_at=now_epoch + self._retention_seconds,
         )
-        table(self._table_name).put_item(Item=item)
+        return item
 
     def list_for_user(
         self, user_id: str, start: str, end: str, limit: int, start_after: str | None = None

@@ -101,6 +101,14 @@ def transact_item(table_name: str, user_id: str, move: CounterMove) -> dict[str,
     return {"Update": update}
 
 
+def override_key(user_id: str) -> dict[str, str]:
+    return {"pk": f"LIMIT#{user_id}", "sk": "OVERRIDE"}
+
+
+def override_from_item(item: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (item or {}).items() if k not in ("pk", "sk", "updated_at", "updated_by")}
+
+
 class LimitRepository:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
@@ -129,12 +137,8 @@ class LimitRepository:
         return True
 
     def override(self, user_id: str) -> dict[str, Any]:
-        item = (
-            table(self.table_name)
-            .get_item(Key={"pk": f"LIMIT#{user_id}", "sk": "OVERRIDE"}, ConsistentRead=True)
-            .get("Item")
-        )
-        return {k: v for k, v in (item or {}).items() if k not in ("pk", "sk", "updated_at", "updated_by")}
+        item = table(self.table_name).get_item(Key=override_key(user_id), ConsistentRead=True).get("Item")
+        return override_from_item(item)
 
     def set_override(self, user_id: str, limits: dict[str, Any], updated_at: str, updated_by: str) -> None:
         item = {k: v for k, v in limits.items() if v is not None}

@@ -3,7 +3,9 @@
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from gateway.auth.standing import UserStandings
 from gateway.auth.tokens import InvalidTokenError
@@ -11,10 +13,14 @@ from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError, NotFoundError
 from gateway.providers.api_gateway import ApiGatewayKeys
 from gateway.providers.cognito import UserDisabledError
+from gateway.repositories.access import SessionState, session_from_item, session_key
 from gateway.repositories.api_keys import ACTIVE, ApiKeyRecord, ApiKeyRepository
+from gateway.repositories.limits import override_from_item, override_key
 
 KEY_VALUE_BYTES = 30  # 40 URL-safe characters; API Gateway wants at least 20
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Bounds the per-process map of key hash -> owner (a key's owner never changes; its state is read each time).
+MAX_KNOWN_OWNERS = 10_000
 
 
 class InvalidApiKeyError(ForbiddenError):
@@ -52,6 +58,17 @@ def issue_key[R](
         raise
 
 
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a request with an API key reads before anything else, in one round trip when the owner is known:
+    the key, the owner's session item (sign-out, rights version) and their limit override."""
+
+    owner_id: str
+    record: ApiKeyRecord | None  # None: no such key, or not the owner's
+    session: SessionState
+    limit_override: dict[str, Any] | None  # None: not read (no limits table given)
+
+
 class ApiKeyService:
     def __init__(
         self,
@@ -59,6 +76,7 @@ class ApiKeyService:
         gateway: ApiGatewayKeys,
         max_active_keys: int,
         standings: UserStandings,
+        limits_table: str | None = None,
     ) -> None:
         self._repository = repository
         self._gateway = gateway
@@ -66,6 +84,8 @@ class ApiKeyService:
         self._standings = standings
         # When this process last recorded each key's use: most requests then need no write at all.
         self._touched: dict[str, datetime] = {}
+        self._limits_table = limits_table
+        self._owners: dict[str, str] = {}
 
     def create(self, owner_id: str, session_started_at: int | None = None) -> tuple[ApiKeyRecord, str]:
         """A new key in the usage plan and its record; returns the record and the value (shown once).
@@ -130,6 +150,47 @@ class ApiKeyService:
         if not value:
             raise InvalidApiKeyError()
         record = self._repository.find_by_hash(hash_key(value))
+        return self.accept(record)
+
+    def check(self, value: str | None, owner_id: str | None = None) -> KeyCheck:
+        """The key with this value, read in the same batch as its owner's session item and limit override;
+        `record` is None unless the key is `owner_id`'s (when given). The owner is the token's user, else the
+        one this process saw for the key's hash before (a key's owner never changes): only a key never seen
+        needs a read of its own. `accept(check.record)` then admits it."""
+        if not value:
+            raise InvalidApiKeyError()
+        key_hash = hash_key(value)
+        owner = owner_id or self._owners.get(key_hash)
+        record: ApiKeyRecord | None
+        if owner is None:
+            record = self._repository.find_by_hash(key_hash)
+            if record is None or not record.active:
+                raise InvalidApiKeyError()
+            owner = record.owner_id
+            _, items = self._repository.find_by_hash_with(None, self._owner_items(owner))
+        else:
+            record, items = self._repository.find_by_hash_with(key_hash, self._owner_items(owner))
+        if record is not None and record.owner_id != owner:
+            record = None
+        if record is not None:
+            if len(self._owners) >= MAX_KNOWN_OWNERS:
+                self._owners.clear()
+            self._owners[key_hash] = owner
+        return KeyCheck(
+            owner_id=owner,
+            record=record,
+            session=session_from_item(items[0]),
+            limit_override=override_from_item(items[1]) if self._limits_table else None,
+        )
+
+    def _owner_items(self, owner_id: str) -> list[tuple[str, dict[str, str]]]:
+        items = [(self._repository.table_name, session_key(owner_id))]
+        if self._limits_table:
+            items.append((self._limits_table, override_key(owner_id)))
+        return items
+
+    def accept(self, record: ApiKeyRecord | None) -> ApiKeyRecord:
+        """The record if active (recording its use at most once a minute per process)."""
         if record is None or not record.active:
             raise InvalidApiKeyError()
         now = utcnow()

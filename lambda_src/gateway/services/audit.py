@@ -9,7 +9,7 @@ new route cannot forget to be audited. Routes in `UNAUDITED_ROUTES` are not user
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -35,6 +35,8 @@ class AuditContext:
     subject: str | None = None
     error: str | None = None
     action: str | None = None  # overrides the route name where one route serves several actions
+    # The success event already written with a model call's settlement (see SettlementAudit).
+    written: AuditEvent | None = None
 
 
 def audit_context(request: Request) -> AuditContext:
@@ -68,6 +70,10 @@ class AuditService:
     def __init__(self, repository: AuditRepository) -> None:
         self._repository = repository
 
+    @property
+    def repository(self) -> AuditRepository:
+        return self._repository
+
     def record(self, event: AuditEvent) -> None:
         # An audit write that fails must not turn a served request into an error; it is logged
         # (without the event's content) so that operators see the gap.
@@ -75,6 +81,9 @@ class AuditService:
             self._repository.add(event, int(time.time()))
         except Exception:
             logger.exception("audit event not written", extra={"action": event.action})
+
+    def settlement_audit(self, scope: Scope) -> "SettlementAudit":
+        return SettlementAudit(self, scope)
 
     def from_request(self, scope: Scope, status: int) -> AuditEvent | None:
         route = scope.get("route")
@@ -99,6 +108,30 @@ class AuditService:
         )
 
 
+class SettlementAudit:
+    """A model call's success event, written in its settlement transaction (one round trip less); the
+    middleware then writes nothing, unless the response still failed: it then writes the failure over it
+    (same key), so there is one event per request either way."""
+
+    def __init__(self, service: AuditService, scope: Scope) -> None:
+        self._service = service
+        self._scope = scope
+        self._event: AuditEvent | None = None
+
+    def item(self) -> dict[str, Any] | None:
+        self._event = self._service.from_request(self._scope, 200)
+        if self._event is None:
+            return None
+        return self._service.repository.transact_put(self._event, int(time.time()))
+
+    def written(self) -> None:
+        """The settlement that carried item() went through."""
+        state = self._scope.setdefault("state", {})
+        if STATE_KEY not in state:
+            state[STATE_KEY] = AuditContext()
+        state[STATE_KEY].written = self._event
+
+
 class AuditMiddleware:
     def __init__(self, app: ASGIApp, service_factory: Any) -> None:
         self.app = app
@@ -121,5 +154,12 @@ class AuditMiddleware:
         finally:
             service: AuditService = self.service_factory()
             event = service.from_request(scope, status)
+            context = (scope.get("state") or {}).get(STATE_KEY)
+            written = context.written if context is not None else None
+            if event is not None and written is not None:
+                if event.success:
+                    event = None  # written with the settlement
+                else:  # the same key as the one written: replaces it
+                    event = replace(event, event_id=written.event_id, timestamp=written.timestamp)
             if event is not None:
                 service.record(event)

@@ -89,17 +89,28 @@ class LimitService:
     def group_limits(self, groups: tuple[str, ...]) -> Limits:
         return policy_for(groups, self._policies, self._default).limits
 
-    def override_of(self, user_id: str) -> dict[str, Any]:
-        return {k: plain_number(v) for k, v in self._repository.override(user_id).items() if k in OVERRIDABLE}
+    def override_of(self, user_id: str, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The user's override: `stored` if already read (the item's values), else read now."""
+        if stored is None:
+            stored = self._repository.override(user_id)
+        return {k: plain_number(v) for k, v in stored.items() if k in OVERRIDABLE}
 
-    def limits_for(self, user_id: str, groups: tuple[str, ...]) -> Limits:
-        return self.group_limits(groups).model_copy(update=self.override_of(user_id))
+    def limits_for(
+        self, user_id: str, groups: tuple[str, ...], stored_override: dict[str, Any] | None = None
+    ) -> Limits:
+        return self.group_limits(groups).model_copy(update=self.override_of(user_id, stored_override))
 
     def plan(
-        self, user_id: str, groups: tuple[str, ...], tokens: int, cost_micros: int, now: datetime
+        self,
+        user_id: str,
+        groups: tuple[str, ...],
+        tokens: int,
+        cost_micros: int,
+        now: datetime,
+        stored_override: dict[str, Any] | None = None,
     ) -> tuple[Reservation, list[CounterMove]]:
         """The counter moves reserving one call, with their checks; refuses at once what no window allows."""
-        limits = self.limits_for(user_id, groups)
+        limits = self.limits_for(user_id, groups, stored_override)
         windows = Windows.at(now)
         budget = (
             None if limits.budget_usd_per_month is None else int(limits.budget_usd_per_month * MICROS_PER_USD)

@@ -41,6 +41,10 @@ class Caller:
     groups: tuple[str, ...]
     key_id: str | None
     request_id: str
+    # The caller's limit override, when it was read with the key (None: the limits read it themselves).
+    limit_override: dict[str, Any] | None = None
+    # The request's success audit event, written in the settlement (services/audit.py SettlementAudit).
+    audit: Any = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ class ModelService:
         except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
-        cost = self._settle_success(call, reservation, usage, invocation.latency_ms)
+        cost = self._settle_success(call, reservation, usage, invocation.latency_ms, caller.audit)
         known = isinstance(output, str)
         return InvokeOutcome(
             model_id=model_id,
@@ -161,7 +165,7 @@ class ModelService:
         except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
-        cost = self._settle_success(call, reservation, result.usage, result.latency_ms)
+        cost = self._settle_success(call, reservation, result.usage, result.latency_ms, caller.audit)
         return ConverseOutcome(
             model_id=model_id,
             text=result.text,
@@ -200,6 +204,7 @@ class ModelService:
             worst.total_tokens,
             self._prices.cost_micros(base, self._region, worst),
             now,
+            caller.limit_override,
         )
         call = CallRecord(
             user_id=caller.user_id,
@@ -222,10 +227,17 @@ class ModelService:
         return [transact_item(self._limits.table_name, user_id, move) for move in moves]
 
     def _settle_success(
-        self, call: CallRecord, reservation: Reservation, usage: TokenUsage, latency_ms: int
+        self,
+        call: CallRecord,
+        reservation: Reservation,
+        usage: TokenUsage,
+        latency_ms: int,
+        audit: Any = None,
     ) -> int:
         cost = self._prices.cost_micros(call.model_id, self._region, usage)
-        self._usage.settle(
+        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
+        audit_item = audit.item() if audit is not None else None
+        settled = self._usage.settle(
             call,
             Settlement(
                 status=OK,
@@ -234,8 +246,10 @@ class ModelService:
                 cost_micros=cost,
                 latency_ms=latency_ms,
             ),
-            self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost)),
+            [*moves, audit_item] if audit_item else moves,
         )
+        if settled and audit_item:
+            audit.written()
         return cost
 
     def _model_call_seconds(self) -> float:
