@@ -78,13 +78,22 @@ admin: venv ## first admin, signed in at once with an API key: make admin EMAIL=
 reconcile: venv ## run the metering reconciler once: make reconcile [ENV=local|dev|prod] (it also runs every 5 minutes)
 	$(PY) -m scripts.reconcile --env "$(if $(filter command line,$(origin ENV)),$(ENV),local)"
 
+.PHONY: serve
+serve: venv ## the app under uvicorn on 127.0.0.1:8000 with the local Lambda's settings (PORT=, RELOAD=1; needs make local)
+	PORT="$(PORT)" RELOAD="$(RELOAD)" $(PY) -m scripts.serve
+
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge
+bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge, local DynamoDB
 	$(PY) scripts/bench_cold_import.py
 	$(PY) scripts/bench_gateway.py
 	$(PY) scripts/bench_limits.py
 	$(PY) scripts/bench_admin.py
 	$(PY) scripts/bench_knowledge.py
+	$(PY) scripts/bench_local_dynamodb.py
+
+.PHONY: bench-http
+bench-http: venv ## HTTP load (wrk) on make serve: req/s and app CPU ms per chat completion at 1, 8, 32 (needs make local)
+	DURATION="$(DURATION)" $(PY) -m scripts.bench_http
 
 .PHONY: clean
 clean: ## remove build output (keeps .venv and .local toolchains)
