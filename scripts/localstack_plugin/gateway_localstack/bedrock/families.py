@@ -18,8 +18,6 @@ from typing import Any
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.bedrock.prompt import Prompt, Reply, as_text_blocks, positive_int, template_turns
 
-EMBEDDING_DIMENSIONS = 8
-
 
 def _require(body: dict[str, Any], key: str, kind: type, kind_name: str) -> Any:
     if key not in body:
@@ -323,28 +321,86 @@ def build_ai21_jamba(model: dict[str, Any], prompt: Prompt, reply: Reply) -> dic
     }
 
 
-# --- Amazon Titan Text Embeddings -----------------------------------------------------------------------
+# --- Text embeddings: Amazon Titan Text Embeddings v2 and Cohere Embed v3 --------------------------------
+
+TITAN_EMBED_DIMENSIONS = (1024, 512, 256)  # the first is the default
+COHERE_EMBED_DIMENSIONS = 1024
+COHERE_MAX_TEXTS = 96
+COHERE_INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
+COHERE_EMBEDDING_TYPES = ("float", "int8", "uint8")
+_WORD = re.compile(r"\w+")
+
+
+def embedding(text: str, dimensions: int = TITAN_EMBED_DIMENSIONS[0], normalize: bool = True) -> list[float]:
+    """A deterministic vector: a hashed bag of words (each word adds +-1 at two slots chosen by its SHA-256),
+    so texts sharing words are closer (higher cosine) than unrelated ones; unit length when `normalize`."""
+    vector = [0.0] * dimensions
+    for word in _WORD.findall(text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        for slot in range(2):
+            index = int.from_bytes(digest[4 * slot : 4 * slot + 4], "big") % dimensions
+            vector[index] += 1.0 if digest[8 + slot] & 1 else -1.0
+    if not any(vector):  # no word at all (punctuation only): still a valid, non-zero vector
+        vector[0] = 1.0
+    if not normalize:
+        return vector
+    norm = math.sqrt(sum(value * value for value in vector))
+    return [round(value / norm, 6) for value in vector]
 
 
 def parse_titan_embed(body: dict[str, Any]) -> Prompt:
     text = _require(body, "inputText", str, "String")
     if not text.strip():
         raise BedrockError.malformed("#/inputText: expected minLength: 1, actual: 0")
+    dimensions = body.get("dimensions", TITAN_EMBED_DIMENSIONS[0])
+    if dimensions not in TITAN_EMBED_DIMENSIONS or isinstance(dimensions, bool):
+        raise BedrockError.malformed(f"#/dimensions: {dimensions} is not a valid enum value")
+    if not isinstance(body.get("normalize", True), bool):
+        raise BedrockError.malformed("#/normalize: expected type: Boolean")
     return Prompt(turns=[("user", text)], counted=[text])
 
 
-def embedding(text: str) -> list[float]:
-    """A deterministic unit vector of EMBEDDING_DIMENSIONS floats derived from the text's SHA-256."""
-    digest = hashlib.sha256(text.encode()).digest()
-    raw = [
-        int.from_bytes(digest[4 * i : 4 * i + 4], "big") / 2**31 - 1.0 for i in range(EMBEDDING_DIMENSIONS)
-    ]
-    norm = math.sqrt(sum(value * value for value in raw)) or 1.0
-    return [round(value / norm, 6) for value in raw]
+def build_titan_embed(model: dict[str, Any], prompt: Prompt, reply: Reply, body: dict) -> dict[str, Any]:
+    vector = embedding(
+        prompt.counted[0], body.get("dimensions", TITAN_EMBED_DIMENSIONS[0]), body.get("normalize", True)
+    )
+    return {"embedding": vector, "inputTextTokenCount": prompt.input_tokens}
 
 
-def build_titan_embed(model: dict[str, Any], prompt: Prompt, reply: Reply) -> dict[str, Any]:
-    return {"embedding": embedding(prompt.counted[0]), "inputTextTokenCount": prompt.input_tokens}
+def parse_cohere_embed(body: dict[str, Any]) -> Prompt:
+    texts = _require(body, "texts", list, "JSONArray")
+    if not 1 <= len(texts) <= COHERE_MAX_TEXTS:
+        raise BedrockError.malformed(f"#/texts: expected 1 to {COHERE_MAX_TEXTS} items, found {len(texts)}")
+    if not all(isinstance(text, str) for text in texts):
+        raise BedrockError.malformed("#/texts: expected type: String")
+    input_type = _require(body, "input_type", str, "String")
+    if input_type not in COHERE_INPUT_TYPES:
+        raise BedrockError.malformed(f"#/input_type: {input_type} is not a valid enum value")
+    for kind in _optional(body, "embedding_types", list, "JSONArray") or []:
+        if kind not in COHERE_EMBEDDING_TYPES:
+            raise BedrockError.malformed(f"#/embedding_types: {kind} is not a valid enum value")
+    return Prompt(turns=[("user", text) for text in texts], counted=list(texts))
+
+
+def _as_type(vector: list[float], kind: str) -> list[float] | list[int]:
+    if kind == "int8":
+        return [round(value * 127) for value in vector]
+    if kind == "uint8":
+        return [round((value + 1) * 127.5) for value in vector]
+    return vector
+
+
+def build_cohere_embed(model: dict[str, Any], prompt: Prompt, reply: Reply, body: dict) -> dict[str, Any]:
+    vectors = [embedding(text, COHERE_EMBED_DIMENSIONS) for text in prompt.counted]
+    kinds = body.get("embedding_types")
+    answer: dict[str, Any] = {"id": str(uuid.uuid4()), "texts": list(prompt.counted)}
+    if kinds:
+        answer["embeddings"] = {kind: [_as_type(v, kind) for v in vectors] for kind in kinds}
+        answer["response_type"] = "embeddings_by_type"
+    else:
+        answer["embeddings"] = vectors
+        answer["response_type"] = "embeddings_floats"
+    return answer
 
 
 @dataclass(frozen=True)
@@ -366,5 +422,8 @@ FAMILIES: dict[str, Family] = {
     "cohere-command-r": Family(parse_cohere_command_r, build_cohere_command_r, build_needs_body=True),
     "ai21-j2": Family(parse_ai21_j2, build_ai21_j2),
     "ai21-jamba": Family(parse_ai21_jamba, build_ai21_jamba),
-    "titan-embed": Family(parse_titan_embed, build_titan_embed, generates_text=False),
+    "titan-embed": Family(parse_titan_embed, build_titan_embed, generates_text=False, build_needs_body=True),
+    "cohere-embed": Family(
+        parse_cohere_embed, build_cohere_embed, generates_text=False, build_needs_body=True
+    ),
 }

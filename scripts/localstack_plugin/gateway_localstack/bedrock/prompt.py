@@ -8,6 +8,8 @@ Token rule (the echo model): a token is a whitespace-separated word.
   `preamble` and `chat_history`).
 - the reply is `"Echo: "` + the first 24 words of the last user message text (for single-prompt families the
   last user turn of a recognised chat template, else the whole prompt); output tokens = words of the reply.
+- an image (a Converse image block) counts IMAGE_TOKENS tokens and is written `[image]` where it stands in
+  its message's text, so the echo mentions it.
 - a max-tokens limit N truncates the reply to its first N words (the stop reason says so).
 
 Test hooks, anywhere in the prompt text: `[[bedrock:sleep=N]]` waits N seconds (at most 300) first, then
@@ -27,6 +29,8 @@ from gateway_localstack.bedrock.errors import BedrockError
 
 ECHO_PREFIX = "Echo: "
 ECHO_WORDS = 24
+IMAGE_MARKER = "[image]"
+IMAGE_TOKENS = 100
 MAX_SLEEP_SECONDS = 300.0
 
 _HOOK = re.compile(r"\[\[bedrock:(throttle|error|access-denied|sleep=(\d+(?:\.\d+)?))\]\]")
@@ -40,6 +44,7 @@ class Prompt:
     turns: list[tuple[str, str]] = field(default_factory=list)  # (user | assistant, text), in order
     counted: list[str] = field(default_factory=list)  # every piece of prompt text sent
     max_tokens: int | None = None
+    images: int = 0  # image blocks sent, IMAGE_TOKENS each
 
     @property
     def user_text(self) -> str:
@@ -47,7 +52,9 @@ class Prompt:
 
     @property
     def input_tokens(self) -> int:
-        return sum(count_words(text) for text in self.counted)
+        words = sum(count_words(text) for text in self.counted)
+        # An image's `[image]` marker is one of the words counted: the image costs IMAGE_TOKENS in all.
+        return words + self.images * (IMAGE_TOKENS - count_words(IMAGE_MARKER))
 
 
 @dataclass

@@ -16,6 +16,7 @@ from gateway_localstack.bedrock import catalog, openai_compat
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.bedrock.families import FAMILIES
 from gateway_localstack.bedrock.prompt import (
+    IMAGE_MARKER,
     Prompt,
     Reply,
     apply_test_hooks,
@@ -27,6 +28,32 @@ from gateway_localstack.bedrock.prompt import (
 CONVERSE_UNSUPPORTED = (
     "This action doesn't support the model that you provided. Try again with a supported text or chat model."
 )
+
+
+IMAGE_UNSUPPORTED = "This model doesn't support the image content block that you provided."
+IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
+MAX_IMAGES = 20
+MAX_IMAGE_BYTES = 3_750_000
+
+
+def image_blocks(content: list[Any], where: str) -> int:
+    """How many image blocks a Converse message holds, each checked as Bedrock checks it."""
+    count = 0
+    for index, block in enumerate(content):
+        if not isinstance(block, dict) or "image" not in block:
+            continue
+        image = block["image"] if isinstance(block["image"], dict) else {}
+        if image.get("format") not in IMAGE_FORMATS:
+            raise BedrockError.validation(f"{where}.content.{index}.image.format: not one of {IMAGE_FORMATS}")
+        data = (image.get("source") or {}).get("bytes")
+        if not isinstance(data, bytes | str) or not data:
+            raise BedrockError.validation(f"{where}.content.{index}.image.source: bytes are required")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise BedrockError.validation(f"{where}.content.{index}.image: the image exceeds 3.75 MB")
+        count += 1
+    if count > MAX_IMAGES:
+        raise BedrockError.validation(f"Too many images: at most {MAX_IMAGES} are allowed.")
+    return count
 
 
 @dataclass
@@ -99,9 +126,13 @@ def converse_prompt(request: Mapping[str, Any]) -> Prompt:
         role = message.get("role") if isinstance(message, dict) else None
         if role not in ("user", "assistant"):
             raise BedrockError.validation(f"messages.{index}.role: {role!r} is not user or assistant")
-        prompt.turns.append(
-            (role, "\n".join(as_text_blocks(message.get("content") or [], f"messages.{index}")))
-        )
+        content = message.get("content") or []
+        texts = as_text_blocks(content, f"messages.{index}")
+        images = image_blocks(content, f"messages.{index}")
+        if images and role != "user":
+            raise BedrockError.validation("Only user messages may contain images.")
+        prompt.images += images
+        prompt.turns.append((role, "\n".join(texts + [IMAGE_MARKER] * images)))
     if prompt.turns[0][0] != "user":
         raise BedrockError.validation(
             "A conversation must start with a user message. Try again with a user message."
@@ -121,6 +152,8 @@ def converse(
     if not FAMILIES[model["family"]].generates_text:
         raise BedrockError.validation(CONVERSE_UNSUPPORTED)
     prompt = converse_prompt(request)
+    if prompt.images and "IMAGE" not in model["inputModalities"]:
+        raise BedrockError.validation(IMAGE_UNSUPPORTED)
     apply_test_hooks(prompt, sleep)
     reply = generate(prompt, env)
     return {

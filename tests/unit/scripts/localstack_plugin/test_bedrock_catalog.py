@@ -20,7 +20,10 @@ EXPECTED_IDS = {
     "ai21.j2-ultra-v1",
     "ai21.jamba-1-5-mini-v1:0",
     "amazon.titan-embed-text-v2:0",
+    "cohere.embed-english-v3",
+    "cohere.embed-multilingual-v3",
 }
+EMBEDDING_IDS = ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3", "cohere.embed-multilingual-v3"]
 SUMMARY_FIELDS = {
     "modelArn",
     "modelId",
@@ -64,9 +67,9 @@ def test_by_provider_with_a_multiword_name():
 
 def test_by_output_modality():
     embedding = catalog.list_models("us-east-1", by_output_modality="EMBEDDING")
-    assert [m["modelId"] for m in embedding] == ["amazon.titan-embed-text-v2:0"]
+    assert [m["modelId"] for m in embedding] == EMBEDDING_IDS
     text = catalog.list_models("us-east-1", by_output_modality="TEXT")
-    assert len(text) == len(EXPECTED_IDS) - 1
+    assert len(text) == len(EXPECTED_IDS) - len(EMBEDDING_IDS)
 
 
 def test_filters_combine():

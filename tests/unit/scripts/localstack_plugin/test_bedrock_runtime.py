@@ -6,7 +6,7 @@ import pytest
 from gateway_localstack.bedrock import runtime
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.bedrock.families import embedding
-from gateway_localstack.bedrock.prompt import template_turns
+from gateway_localstack.bedrock.prompt import IMAGE_TOKENS, template_turns
 
 NO_ENV: dict = {}
 LONG = " ".join(f"w{i}" for i in range(1, 31))  # 30 words
@@ -253,7 +253,7 @@ def test_titan_embeddings_are_deterministic_unit_vectors():
     result = invoke("amazon.titan-embed-text-v2:0", {"inputText": "embed these four words"})
     assert result.body["inputTextTokenCount"] == 4
     vector = result.body["embedding"]
-    assert len(vector) == 8
+    assert len(vector) == 1024
     assert all(isinstance(x, float) for x in vector)
     assert abs(sum(x * x for x in vector) - 1.0) < 1e-4
     assert vector == embedding("embed these four words")
@@ -456,3 +456,104 @@ def test_converse_hooks():
 )
 def test_template_turns(prompt, turns):
     assert template_turns(prompt) == turns
+
+
+# --- images in Converse, embeddings of the requested size (issue 15) ------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+
+
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_converse_counts_an_image_and_echoes_its_marker():
+    answer = converse(
+        {
+            "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"text": "what is this"},
+                        {"image": {"format": "png", "source": {"bytes": PNG}}},
+                    ],
+                }
+            ],
+        }
+    )
+    assert answer["output"]["message"]["content"] == [{"text": "Echo: what is this [image]"}]
+    assert answer["usage"]["inputTokens"] == 3 + IMAGE_TOKENS
+
+
+def test_converse_refuses_images_for_text_only_models_and_bad_image_blocks():
+    def ask(model_id, image):
+        return converse(
+            {
+                "modelId": model_id,
+                "messages": [{"role": "user", "content": [{"text": "x"}, {"image": image}]}],
+            }
+        )
+
+    with pytest.raises(BedrockError, match="doesn't support the image") as raised:
+        ask("meta.llama3-8b-instruct-v1:0", {"format": "png", "source": {"bytes": PNG}})
+    assert raised.value.code == "ValidationException"
+    with pytest.raises(BedrockError, match="format"):
+        ask("anthropic.claude-3-haiku-20240307-v1:0", {"format": "bmp", "source": {"bytes": PNG}})
+    with pytest.raises(BedrockError, match="bytes"):
+        ask("anthropic.claude-3-haiku-20240307-v1:0", {"format": "png", "source": {}})
+
+
+@pytest.mark.parametrize("dimensions", [256, 512, 1024])
+def test_titan_v2_embeds_in_the_requested_dimensions(dimensions):
+    body = {"inputText": "the cat sat", "dimensions": dimensions, "normalize": True}
+    vector = invoke("amazon.titan-embed-text-v2:0", body).body["embedding"]
+    assert len(vector) == dimensions
+    assert abs(cosine(vector, vector) - 1.0) < 1e-4
+    assert vector == invoke("amazon.titan-embed-text-v2:0", body).body["embedding"]
+
+
+def test_titan_v2_refuses_other_dimensions():
+    with pytest.raises(BedrockError, match="dimensions"):
+        invoke("amazon.titan-embed-text-v2:0", {"inputText": "x", "dimensions": 300})
+
+
+def test_similar_texts_are_closer_than_unrelated_ones():
+    cat, kitten, tax = (
+        embedding(text) for text in ("the cat sat on the mat", "a cat sat on a mat", "tax law")
+    )
+    assert cosine(cat, kitten) > cosine(cat, tax)
+
+
+def test_cohere_embeds_a_batch_in_order_with_token_counts():
+    texts = ["first text here", "second", "the third text"]
+    result = invoke("cohere.embed-english-v3", {"texts": texts, "input_type": "search_document"})
+    assert result.body["response_type"] == "embeddings_floats"
+    assert result.body["texts"] == texts
+    vectors = result.body["embeddings"]
+    assert [len(v) for v in vectors] == [1024, 1024, 1024]
+    assert vectors[1] == embedding("second", 1024)
+    assert (result.input_tokens, result.output_tokens) == (7, 0)
+
+
+def test_cohere_embedding_types_answer_by_type():
+    body = {"texts": ["a b"], "input_type": "search_query", "embedding_types": ["float", "int8"]}
+    answer = invoke("cohere.embed-multilingual-v3", body).body
+    assert answer["response_type"] == "embeddings_by_type"
+    assert answer["embeddings"]["float"] == [embedding("a b", 1024)]
+    assert all(isinstance(value, int) for value in answer["embeddings"]["int8"][0])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"texts": [], "input_type": "search_document"}, "texts"),
+        ({"texts": ["x"] * 97, "input_type": "search_document"}, "texts"),
+        ({"texts": ["x"]}, "input_type"),
+        ({"texts": ["x"], "input_type": "poetry"}, "input_type"),
+        ({"texts": ["x"], "input_type": "clustering", "embedding_types": ["binary"]}, "embedding_types"),
+    ],
+)
+def test_cohere_refuses_malformed_bodies(body, message):
+    with pytest.raises(BedrockError, match=message):
+        invoke("cohere.embed-english-v3", body)
