@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_localstack.bedrock import catalog, openai_compat
+from gateway_localstack.bedrock import catalog, openai_compat, tools
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.bedrock.families import FAMILIES
 from gateway_localstack.bedrock.prompt import (
@@ -154,11 +154,17 @@ def converse(
     prompt = converse_prompt(request)
     if prompt.images and "IMAGE" not in model["inputModalities"]:
         raise BedrockError.validation(IMAGE_UNSUPPORTED)
+    tools.count_tool_words(request, prompt)
     apply_test_hooks(prompt, sleep)
-    reply = generate(prompt, env)
+    # Tool use and tool results are decided locally (see tools.py), even when a chat server is configured.
+    if decided := tools.answer(request, prompt):
+        content, stop_reason, reply = decided
+    else:
+        reply = generate(prompt, env)
+        content, stop_reason = [{"text": reply.text}], "max_tokens" if reply.truncated else "end_turn"
     return {
-        "output": {"message": {"role": "assistant", "content": [{"text": reply.text}]}},
-        "stopReason": "max_tokens" if reply.truncated else "end_turn",
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": stop_reason,
         "usage": {
             "inputTokens": reply.input_tokens,
             "outputTokens": reply.output_tokens,
