@@ -16,6 +16,19 @@ _CORS_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:([0-9]{1,5}|\*))?")
 # Bedrock Knowledge Base ids are 10 letters and digits (the allow-list, bots and Retrieve check them).
 KNOWLEDGE_BASE_ID_PATTERN = r"^[0-9a-zA-Z]{10}$"
 KNOWLEDGE_BASE_ID_RE = re.compile(KNOWLEDGE_BASE_ID_PATTERN)
+# Bedrock Guardrail ids are lower-case letters and digits (the id, not the ARN: IAM's grant is built from it);
+# versions are a number or "DRAFT".
+GUARDRAIL_ID_PATTERN = r"^[a-z0-9]{1,64}$"
+GUARDRAIL_VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|DRAFT)$"
+
+
+class Guardrail(BaseModel):
+    """A Bedrock Guardrail every model call of a group's members (or of a bot) is made with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=GUARDRAIL_ID_PATTERN)
+    version: str = Field(pattern=GUARDRAIL_VERSION_PATTERN)
 
 
 class Limits(BaseModel):
@@ -39,6 +52,7 @@ class GroupPolicy(BaseModel):
     # fnmatch patterns of base model ids ("anthropic.*"); ["*"] is every model.
     allowed_models: list[str] = ["*"]
     limits: Limits = Limits()
+    guardrail: Guardrail | None = None
 
 
 class PublicationMax(BaseModel):
@@ -124,6 +138,8 @@ class Settings(BaseSettings):
     cors_allowed_origins: list[str] = []
     # Bedrock Knowledge Bases a bot may use (the function's role may Retrieve from these only).
     knowledge_base_ids: list[str] = []
+    # Bedrock Guardrails a bot may name (Terraform: the groups' guardrails and `bot_guardrails`).
+    bot_guardrails: list[Guardrail] = []
 
     @field_validator("aws_endpoint_url", "jwks_url")
     @classmethod

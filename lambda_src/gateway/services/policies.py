@@ -2,7 +2,8 @@
 
 Only groups that have a policy take part. A tie at the best precedence merges the tied policies into the most
 generous one (the union of their models; per limit, none if any has none, else the largest), so belonging to
-one more group never takes rights away. A user in no group with a policy gets the default policy.
+one more group never takes rights away. A user in no group with a policy gets the default policy. The tied
+policies' guardrail: none if any names none (as for limits), else the first tied group's by name.
 """
 
 from collections.abc import Iterable
@@ -20,13 +21,14 @@ def policy_for(groups: Iterable[str], policies: dict[str, GroupPolicy], default:
     ]
     if not candidates:
         return default
-    winners = [policies[group.name] for group in winning_groups(candidates)]
+    winners = [policies[group.name] for group in sorted(winning_groups(candidates), key=lambda g: g.name)]
     if len(winners) == 1:
         return winners[0]
     return GroupPolicy(
         precedence=winners[0].precedence,
         allowed_models=sorted({pattern for policy in winners for pattern in policy.allowed_models}),
         limits=merge_limits([policy.limits for policy in winners]),
+        guardrail=None if any(policy.guardrail is None for policy in winners) else winners[0].guardrail,
     )
 
 
