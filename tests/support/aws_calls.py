@@ -162,6 +162,15 @@ def describe(
     elif service == "bedrock-runtime":
         action = BEDROCK_RUNTIME_ACTIONS.get(operation, f"bedrock:{operation}")
         needs = [_need(action, arn) for arn in model_arns(params["modelId"], region, account)]
+        # A call with a guardrail also needs ApplyGuardrail on it (Converse: guardrailConfig; InvokeModel: the
+        # guardrailIdentifier parameter).
+        guardrail = (params.get("guardrailConfig") or {}).get("guardrailIdentifier") or params.get(
+            "guardrailIdentifier"
+        )
+        if guardrail:
+            needs.append(
+                _need("bedrock:ApplyGuardrail", f"arn:aws:bedrock:{region}:{account}:guardrail/{guardrail}")
+            )
     elif service == "bedrock" and "modelIdentifier" in params:
         needs = [
             _need(f"bedrock:{operation}", arn) for arn in model_arns(params["modelIdentifier"], region, "")

@@ -34,4 +34,22 @@ module "stack" {
   # end-to-end tests see one allowed and one refused.
   cors_allowed_origins = ["http://localhost:*", "http://127.0.0.1:*"]
   knowledge_base_ids   = ["LOCALKB001"]
+
+  # The identity module's three groups; members of CreatingBotAllowed call models with a local guardrail (the
+  # emulator's Bedrock blocks prompts with its blocked words, see scripts/localstack_plugin/README.md).
+  group_policies = {
+    Admin = {
+      description = "Administrators: manage users, groups, keys and limits."
+      precedence  = 1
+    }
+    PublishAllowed = {
+      description = "May publish bots for other users."
+      precedence  = 2
+    }
+    CreatingBotAllowed = {
+      description = "May create bots."
+      precedence  = 3
+      guardrail   = { id = "localguard01", version = "1" }
+    }
+  }
 }

@@ -15,6 +15,23 @@ locals {
       precedence     = precedence
       allowed_models = try(var.group_policies[name].allowed_models, ["*"])
       limits         = { for k, v in try(var.group_policies[name].limits, {}) : k => v if v != null }
+      guardrail      = try(var.group_policies[name].guardrail, null)
+    }
+  }
+
+  # Every guardrail named (the groups' and the bots'): the ones a bot may name and the function may apply.
+  guardrails = distinct(concat(
+    [for policy in values(local.app_group_policies) : policy.guardrail if policy.guardrail != null],
+    var.bot_guardrails,
+  ))
+  guardrail_policy_statements = length(local.guardrails) == 0 ? {} : {
+    BedrockApplyGuardrail = {
+      effect  = "Allow"
+      actions = ["bedrock:ApplyGuardrail"]
+      resources = distinct([
+        for guardrail in local.guardrails :
+        "arn:${data.aws_partition.current.partition}:bedrock:${var.region}:*:guardrail/${guardrail.id}"
+      ])
     }
   }
 
@@ -72,6 +89,7 @@ locals {
       GATEWAY_USAGE_RETENTION_DAYS  = tostring(var.usage_retention_days)
       GATEWAY_CORS_ALLOWED_ORIGINS  = jsonencode(var.cors_allowed_origins)
       GATEWAY_KNOWLEDGE_BASE_IDS    = jsonencode(var.knowledge_base_ids)
+      GATEWAY_BOT_GUARDRAILS        = jsonencode(local.guardrails)
       GATEWAY_MAX_BOTS_PER_USER     = tostring(var.max_bots_per_user)
       GATEWAY_PUBLICATION_MAX       = jsonencode(var.publication_max)
     },
@@ -169,7 +187,8 @@ module "function" {
   dynamodb_table_arns   = values(module.data.table_arns)
   cognito_user_pool_arn = module.identity.user_pool_arn
   extra_policy_statements = merge(
-    local.bedrock_policy_statements, local.knowledge_base_policy_statements, var.extra_lambda_policy_statements
+    local.bedrock_policy_statements, local.knowledge_base_policy_statements, local.guardrail_policy_statements,
+    var.extra_lambda_policy_statements
   )
 
   tags = var.tags

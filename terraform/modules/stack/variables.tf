@@ -175,7 +175,9 @@ variable "group_policies" {
     managed_policy_arns and policy_statements (see the identity module). Application side: allowed_models, fnmatch
     patterns of base model ids ("anthropic.*"; ["*"] = all), and exact limits per UTC window (requests per minute
     and day, tokens per day and month, a monthly budget in USD with a soft threshold that flags the user); a
-    limit left out is no limit. A user gets the policy of their group that wins by precedence.
+    limit left out is no limit. guardrail: a Bedrock Guardrail ({ id, version }: the id, not the ARN; a version
+    number or "DRAFT") every model call of the group's members is made with (the function may ApplyGuardrail on
+    it). A user gets the policy of their group that wins by precedence.
   EOT
   type = map(object({
     description         = string
@@ -195,8 +197,21 @@ variable "group_policies" {
       budget_usd_per_month  = optional(number)
       budget_soft_threshold = optional(number, 0.8)
     }), {})
+    guardrail = optional(object({
+      id      = string
+      version = string
+    }))
   }))
   default = null
+
+  validation {
+    condition = var.group_policies == null ? true : alltrue([
+      for policy in values(var.group_policies) : policy.guardrail == null ? true : (
+        can(regex("^[a-z0-9]{1,64}$", policy.guardrail.id)) && can(regex("^([1-9][0-9]{0,7}|DRAFT)$", policy.guardrail.version))
+      )
+    ])
+    error_message = "A guardrail's id is its lower-case letters and digits (not its ARN); its version a number from 1 or \"DRAFT\"."
+  }
 
   validation {
     condition = var.group_policies == null ? true : alltrue(flatten([
@@ -304,6 +319,26 @@ variable "knowledge_base_ids" {
   validation {
     condition     = length(var.knowledge_base_ids) == length(distinct(var.knowledge_base_ids))
     error_message = "The knowledge_base_ids must not repeat an id."
+  }
+}
+
+variable "bot_guardrails" {
+  description = <<-EOT
+    Bedrock Guardrails ({ id, version }, as in group_policies) a bot may name besides the groups' guardrails
+    (GATEWAY_BOT_GUARDRAILS holds both). The function may ApplyGuardrail on these and the groups' ones only.
+  EOT
+  type = list(object({
+    id      = string
+    version = string
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for guardrail in var.bot_guardrails :
+      can(regex("^[a-z0-9]{1,64}$", guardrail.id)) && can(regex("^([1-9][0-9]{0,7}|DRAFT)$", guardrail.version))
+    ])
+    error_message = "A guardrail's id is its lower-case letters and digits (not its ARN); its version a number from 1 or \"DRAFT\"."
   }
 }
 
