@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_localstack.bedrock import catalog, openai_compat, tools
+from gateway_localstack.bedrock import catalog, guardrails, openai_compat, tools
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.bedrock.families import FAMILIES
 from gateway_localstack.bedrock.prompt import (
@@ -96,6 +96,7 @@ def invoke_model(
     env: Mapping[str, str],
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    guardrail: guardrails.Guardrail | None = None,
 ) -> Invocation:
     started = clock()
     model = catalog.resolve(model_id)
@@ -103,12 +104,17 @@ def invoke_model(
     request = _json_object(body)
     prompt = family.parse(request)
     apply_test_hooks(prompt, sleep)
-    if family.generates_text:
+    blocked = guardrails.intervenes(guardrail, prompt, env)
+    if blocked:
+        reply = guardrails.blocked_reply(prompt)
+    elif family.generates_text:
         reply = generate(prompt, env)
     else:
         reply = Reply("", prompt.input_tokens, 0, truncated=False)
     extra = (request,) if family.build_needs_body else ()
     answer = family.build(model, prompt, reply, *extra)
+    if guardrail is not None:
+        answer[guardrails.ACTION_FIELD] = "INTERVENED" if blocked else "NONE"
     return Invocation(answer, reply.input_tokens, reply.output_tokens, round((clock() - started) * 1000))
 
 
@@ -155,9 +161,13 @@ def converse(
     if prompt.images and "IMAGE" not in model["inputModalities"]:
         raise BedrockError.validation(IMAGE_UNSUPPORTED)
     tools.count_tool_words(request, prompt)
+    guardrail = guardrails.from_converse(request)
     apply_test_hooks(prompt, sleep)
     # Tool use and tool results are decided locally (see tools.py), even when a chat server is configured.
-    if decided := tools.answer(request, prompt):
+    if guardrails.intervenes(guardrail, prompt, env):
+        reply = guardrails.blocked_reply(prompt)
+        content, stop_reason = [{"text": reply.text}], guardrails.STOP_REASON
+    elif decided := tools.answer(request, prompt):
         content, stop_reason, reply = decided
     else:
         reply = generate(prompt, env)

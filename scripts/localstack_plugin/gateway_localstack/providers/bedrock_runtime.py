@@ -1,6 +1,7 @@
 """`bedrock-runtime`: InvokeModel and Converse answered by the deterministic echo model (or forwarded to an
 OpenAI-compatible server when LOCAL_BEDROCK_OPENAI_URL is set). Selected with
-PROVIDER_OVERRIDE_BEDROCK_RUNTIME=gateway; the other operations (streaming, async, guardrails) answer 501.
+PROVIDER_OVERRIDE_BEDROCK_RUNTIME=gateway; the other operations (streaming, async, ApplyGuardrail) answer 501.
+A guardrail named on InvokeModel or Converse is the local one (bedrock/guardrails.py).
 The decisions live in gateway_localstack.bedrock.runtime (no LocalStack there); this only adapts them.
 """
 
@@ -12,7 +13,7 @@ import os
 from localstack.http import Response
 from localstack.services.plugins import Service, aws_provider
 
-from gateway_localstack.bedrock import runtime
+from gateway_localstack.bedrock import guardrails, runtime
 from gateway_localstack.bedrock.errors import BedrockError
 from gateway_localstack.providers.bedrock import service_error
 
@@ -22,7 +23,9 @@ def invoke_model(context, request):
     if hasattr(body, "read"):  # the parser hands a blob payload over as a stream
         body = body.read()
     try:
-        invocation = runtime.invoke_model(request.get("modelId") or "", body, os.environ)
+        # The guardrail travels in the X-Amzn-Bedrock-GuardrailIdentifier/-GuardrailVersion headers.
+        guardrail = guardrails.named(request.get("guardrailIdentifier"), request.get("guardrailVersion"), "")
+        invocation = runtime.invoke_model(request.get("modelId") or "", body, os.environ, guardrail=guardrail)
     except BedrockError as error:
         raise service_error(error) from None
     headers = invocation.headers()
