@@ -29,6 +29,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from gateway.settings import Guardrail
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,30 @@ def _header_usage(headers: dict[str, str]) -> TokenUsage | None:
         return None
 
 
+# What Bedrock answers when a guardrail blocked the prompt or the answer: Converse's stop reason, and the
+# field InvokeModel adds to the model's native body.
+GUARDRAIL_STOP_REASON = "guardrail_intervened"
+GUARDRAIL_ACTION_FIELD = "amazon-bedrock-guardrailAction"
+
+
+def converse_guardrail_config(guardrail: Guardrail) -> dict[str, str]:
+    return {
+        "guardrailIdentifier": guardrail.id,
+        "guardrailVersion": guardrail.version,
+        "trace": "disabled",
+    }
+
+
+def invoke_guardrail_parameters(guardrail: Guardrail | None) -> dict[str, str]:
+    if guardrail is None:
+        return {}
+    return {"guardrailIdentifier": guardrail.id, "guardrailVersion": guardrail.version}
+
+
+def invoke_intervened(body: Any) -> bool:
+    return isinstance(body, dict) and body.get(GUARDRAIL_ACTION_FIELD) == "INTERVENED"
+
+
 class BedrockModels:
     def __init__(self, catalog_ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = catalog_ttl_seconds
@@ -213,7 +238,13 @@ class BedrockModels:
                 self._fetched_at = self._clock()
             return self._catalog
 
-    def invoke(self, model_id: str, body: dict[str, Any], timeout_seconds: float | None = None) -> Invocation:
+    def invoke(
+        self,
+        model_id: str,
+        body: dict[str, Any],
+        timeout_seconds: float | None = None,
+        guardrail: Guardrail | None = None,
+    ) -> Invocation:
         started = time.perf_counter()
         try:
             response = _runtime(timeout_seconds).invoke_model(
@@ -221,6 +252,7 @@ class BedrockModels:
                 body=json.dumps(body),
                 contentType="application/json",
                 accept="application/json",
+                **invoke_guardrail_parameters(guardrail),
             )
             raw = response["body"].read().decode("utf-8", errors="replace")
         except _CALL_ERRORS as exc:
@@ -240,12 +272,15 @@ class BedrockModels:
         system: list[dict[str, str]] | None = None,
         inference_config: dict[str, Any] | None = None,
         timeout_seconds: float | None = None,
+        guardrail: Guardrail | None = None,
     ) -> Conversation:
         request: dict[str, Any] = {"modelId": model_id, "messages": messages}
         if system:
             request["system"] = system
         if inference_config:
             request["inferenceConfig"] = inference_config
+        if guardrail is not None:
+            request["guardrailConfig"] = converse_guardrail_config(guardrail)
         started = time.perf_counter()
         try:
             response = _runtime(timeout_seconds).converse(**request)

@@ -13,8 +13,15 @@ from typing import Any
 from gateway import deadline
 from gateway.clock import iso, utcnow
 from gateway.domain import TokenUsage
-from gateway.errors import AppError, ForbiddenError
-from gateway.providers.bedrock import BedrockModels, FoundationModel, ModelNotFoundError, ModelTimeoutError
+from gateway.errors import AppError, BadRequestError, ForbiddenError
+from gateway.providers.bedrock import (
+    GUARDRAIL_STOP_REASON,
+    BedrockModels,
+    FoundationModel,
+    ModelNotFoundError,
+    ModelTimeoutError,
+    invoke_intervened,
+)
 from gateway.providers.model_formats import base_model_id, extract, format_for
 from gateway.repositories.limits import transact_item
 from gateway.repositories.usage import FAILED, OK, CallRecord, CounterRefused, Settlement, UsageRepository
@@ -22,7 +29,7 @@ from gateway.services.limits import LimitService, Reservation
 from gateway.services.policies import model_allowed, policy_for
 from gateway.services.pricing import PriceTable
 from gateway.services.token_estimate import estimate_input_tokens
-from gateway.settings import GroupPolicy
+from gateway.settings import GroupPolicy, Guardrail
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +42,11 @@ class ModelNotAllowedError(ForbiddenError):
     message = "Your groups may not use this model."
 
 
+class GuardrailIntervenedError(BadRequestError):
+    code = "guardrail_intervened"
+    message = "A guardrail blocked the request or the answer."
+
+
 @dataclass(frozen=True)
 class Caller:
     user_id: str
@@ -45,6 +57,8 @@ class Caller:
     limit_override: dict[str, Any] | None = None
     # The request's success audit event, written in the settlement (services/audit.py SettlementAudit).
     audit: Any = None
+    # A bot's own guardrail, used instead of the caller's policy's (services/bots.py).
+    guardrail: Guardrail | None = None
 
 
 @dataclass(frozen=True)
@@ -113,15 +127,22 @@ class ModelService:
         self._prices.price(base, self._region)  # refuses a model that could not be metered
         return model
 
+    def guardrail_for(self, caller: Caller) -> Guardrail | None:
+        """The bot's guardrail, else the one of the caller's effective policy."""
+        if caller.guardrail is not None:
+            return caller.guardrail
+        return policy_for(caller.groups, self._policies, self._default_policy).guardrail
+
     def invoke(self, caller: Caller, model_id: str, parameters: dict[str, Any]) -> InvokeOutcome:
         self.check(model_id, caller.groups)
+        guardrail = self.guardrail_for(caller)
         row = format_for(model_id)
         max_output = extract(row.max_tokens_path, parameters) if row else None
         call, reservation = self._begin(
             caller, model_id, None, self._estimate([json.dumps(parameters)]), max_output
         )
         try:
-            invocation = self._bedrock.invoke(model_id, parameters, self._model_call_seconds())
+            invocation = self._bedrock.invoke(model_id, parameters, self._model_call_seconds(), guardrail)
             output = (
                 extract(row.output_path, invocation.body) if row and invocation.body is not None else None
             )
@@ -132,6 +153,8 @@ class ModelService:
         except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
+        if invoke_intervened(invocation.body):
+            self._settle_intervention(call, reservation, usage, invocation.latency_ms, output, guardrail)
         cost = self._settle_success(call, reservation, usage, invocation.latency_ms, caller.audit)
         known = isinstance(output, str)
         return InvokeOutcome(
@@ -154,17 +177,22 @@ class ModelService:
         conversation_id: str | None = None,
     ) -> ConverseOutcome:
         self.check(model_id, caller.groups)
+        guardrail = self.guardrail_for(caller)
         prompt = [block.get("text", "") for m in messages for block in m.get("content", [])]
         prompt += [block.get("text", "") for block in system or []]
         max_output = (inference_config or {}).get("maxTokens")
         call, reservation = self._begin(caller, model_id, conversation_id, self._estimate(prompt), max_output)
         try:
             result = self._bedrock.converse(
-                model_id, messages, system, inference_config, self._model_call_seconds()
+                model_id, messages, system, inference_config, self._model_call_seconds(), guardrail
             )
         except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
             raise
+        if result.stop_reason == GUARDRAIL_STOP_REASON:
+            self._settle_intervention(
+                call, reservation, result.usage, result.latency_ms, result.text, guardrail
+            )
         cost = self._settle_success(call, reservation, result.usage, result.latency_ms, caller.audit)
         return ConverseOutcome(
             model_id=model_id,
@@ -251,6 +279,41 @@ class ModelService:
         if settled and audit_item:
             audit.written()
         return cost
+
+    def _settle_intervention(
+        self,
+        call: CallRecord,
+        reservation: Reservation,
+        usage: TokenUsage,
+        latency_ms: int,
+        message: Any,
+        guardrail: Guardrail | None,
+    ) -> None:
+        """A guardrail blocked the call: metered as Bedrock bills it (the tokens it reports), recorded as
+        failed, and answered with the guardrail's message (the middleware audits the error code)."""
+        cost = self._prices.cost_micros(call.model_id, self._region, usage)
+        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
+        self._usage.settle(
+            call,
+            Settlement(
+                status=FAILED,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_micros=cost,
+                latency_ms=latency_ms,
+                error_code=GuardrailIntervenedError.code,
+            ),
+            moves,
+        )
+        text = message if isinstance(message, str) and message else GuardrailIntervenedError.message
+        details: dict[str, Any] = {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+        }
+        if guardrail is not None:
+            details["guardrail_id"] = guardrail.id
+            details["guardrail_version"] = guardrail.version
+        raise GuardrailIntervenedError(text, details=details)
 
     def _model_call_seconds(self) -> float:
         """How long the model may take: the configured timeout, and in Lambda no later than the invocation's
