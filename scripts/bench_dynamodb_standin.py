@@ -8,6 +8,7 @@ pending). Other conditions (limit checks) are not evaluated: the benchmark's cal
 the requests it answers, per operation: the round trips the call would make on AWS.
 """
 
+import functools
 import json
 import re
 from collections import Counter
@@ -100,23 +101,28 @@ class DynamoDBStandIn:
         if condition == "#status = :pending" and (item or {}).get("status") != values[":pending"]:
             raise ConditionFailed()
         item = dict(item or {**action["Key"]})
-        expression = action["UpdateExpression"]
-        for clause in re.split(r"\b(?=ADD |SET )", expression):
-            verb, _, rest = clause.strip().partition(" ")
-            for part in filter(None, (p.strip() for p in re.split(r",(?![^(]*\))", rest))):
-                if verb == "ADD":
-                    name, value = part.split()
-                    name = names.get(name, name)
-                    current = float(item.get(name, {"N": "0"})["N"])
-                    total = current + float(values[value]["N"])
-                    item[name] = {"N": str(int(total)) if total.is_integer() else str(total)}
-                else:
-                    name, _, value = (s.strip() for s in part.partition("="))
-                    name = names.get(name, name)
-                    match = re.match(r"if_not_exists\(\s*\S+\s*,\s*(:\w+)\s*\)", value)
-                    if match:
-                        if name not in item:
-                            item[name] = values[match.group(1)]
-                    else:
-                        item[name] = values[value]
+        for verb, name, value, only_if_absent in _parsed(action["UpdateExpression"]):
+            name = names.get(name, name)
+            if verb == "ADD":
+                total = float(item.get(name, {"N": "0"})["N"]) + float(values[value]["N"])
+                item[name] = {"N": str(int(total)) if total.is_integer() else str(total)}
+            elif not (only_if_absent and name in item):
+                item[name] = values[value]
         self.items[key] = item
+
+
+@functools.cache
+def _parsed(expression: str) -> tuple[tuple[str, str, str, bool], ...]:
+    """(verb, name, value placeholder, SET only if absent) per action of an update expression."""
+    actions = []
+    for clause in re.split(r"\b(?=ADD |SET )", expression):
+        verb, _, rest = clause.strip().partition(" ")
+        for part in filter(None, (p.strip() for p in re.split(r",(?![^(]*\))", rest))):
+            if verb == "ADD":
+                name, value = part.split()
+                actions.append((verb, name, value, False))
+                continue
+            name, _, value = (s.strip() for s in part.partition("="))
+            match = re.match(r"if_not_exists\(\s*\S+\s*,\s*(:\w+)\s*\)", value)
+            actions.append((verb, name, match.group(1) if match else value, bool(match)))
+    return tuple(actions)

@@ -14,6 +14,9 @@ from gateway.settings import get_settings
 
 # Fail fast enough to answer before API Gateway's 29 s integration timeout.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+# DynamoDB checks every request itself; botocore's client-side check of the same costs about a third of the
+# client's CPU per request (the app's requests are built by code, not from user input).
+_DYNAMODB_CONFIG = _CLIENT_CONFIG.merge(Config(parameter_validation=False))
 
 
 class ScanRefusedError(RuntimeError):
@@ -30,7 +33,7 @@ def client(service: str, read_timeout: int | None = None) -> Any:
     """The service's client; `read_timeout` (whole seconds, bedrock-runtime) gives one client per value, so
     a model call near the Lambda's deadline gets a shorter timeout on any botocore version."""
     settings = get_settings()
-    config = _CLIENT_CONFIG
+    config = _DYNAMODB_CONFIG if service == "dynamodb" else _CLIENT_CONFIG
     if service == "bedrock-runtime":
         # One attempt within the model timeout: a retried slow model would outlive the gateway's 29 s.
         config = Config(
@@ -53,7 +56,10 @@ def client(service: str, read_timeout: int | None = None) -> Any:
 def table(name: str) -> Any:
     settings = get_settings()
     resource = boto3.session.Session().resource(
-        "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=_CLIENT_CONFIG
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_DYNAMODB_CONFIG,
     )
     resource.meta.client.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
     return resource.Table(name)
