@@ -107,6 +107,8 @@ class Conversation:
     usage: TokenUsage
     stop_reason: str
     latency_ms: int
+    tool_uses: tuple[dict[str, Any], ...] = ()  # Converse toolUse blocks: toolUseId, name, input
+    reasoning: str = ""  # the model's reasoningContent text, where it returns one
 
 
 def _model_error(exc: ClientError, model_id: str | None = None) -> AppError:
@@ -273,12 +275,15 @@ class BedrockModels:
         inference_config: dict[str, Any] | None = None,
         timeout_seconds: float | None = None,
         guardrail: Guardrail | None = None,
+        tool_config: dict[str, Any] | None = None,
     ) -> Conversation:
         request: dict[str, Any] = {"modelId": model_id, "messages": messages}
         if system:
             request["system"] = system
         if inference_config:
             request["inferenceConfig"] = inference_config
+        if tool_config:
+            request["toolConfig"] = tool_config
         if guardrail is not None:
             request["guardrailConfig"] = converse_guardrail_config(guardrail)
         started = time.perf_counter()
@@ -289,6 +294,12 @@ class BedrockModels:
         latency_ms = int((time.perf_counter() - started) * 1000)
         content = response.get("output", {}).get("message", {}).get("content", [])
         text = "".join(block.get("text", "") for block in content)
+        tool_uses = tuple(block["toolUse"] for block in content if "toolUse" in block)
+        reasoning = "".join(
+            block["reasoningContent"].get("reasoningText", {}).get("text", "")
+            for block in content
+            if "reasoningContent" in block
+        )
         usage = response.get("usage", {})
         return Conversation(
             text=text,
@@ -300,4 +311,6 @@ class BedrockModels:
             ),
             stop_reason=str(response.get("stopReason", "")),
             latency_ms=latency_ms,
+            tool_uses=tool_uses,
+            reasoning=reasoning,
         )
