@@ -197,6 +197,7 @@ def _bot_service() -> BotService:
         ),
         max_bots_per_user=settings.max_bots_per_user,
         max_allowed_users=settings.bot_max_allowed_users,
+        allowed_guardrails=settings.bot_guardrails,
     )
 
 

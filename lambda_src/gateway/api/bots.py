@@ -10,9 +10,9 @@ from gateway.auth.dependencies import BotCreator, CurrentUser
 from gateway.auth.principal import Principal
 from gateway.repositories.bots import BotItem
 from gateway.services.audit import Audit
-from gateway.services.bots import BotDraft, BotService, manages
+from gateway.services.bots import BotDraft, BotService, bot_guardrail, manages
 from gateway.services.knowledge import Document
-from gateway.settings import KNOWLEDGE_BASE_ID_PATTERN
+from gateway.settings import KNOWLEDGE_BASE_ID_PATTERN, Guardrail
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 Bots = Annotated[BotService, Depends(deps.bot_service)]
@@ -65,6 +65,8 @@ class CreateBotRequest(BaseModel):
     # users; the service allows fewer (bot_max_allowed_users, 400 too_many_allowed_users).
     allowed_users: list[UserRef] = Field(default_factory=list, max_length=100)
     allowed_groups: list[GroupName] = Field(default_factory=list, max_length=20)
+    # A Bedrock Guardrail every call of the bot is made with: one Terraform lists (else 400).
+    guardrail: Guardrail | None = None
 
 
 class UpdateBotRequest(BaseModel):
@@ -81,6 +83,7 @@ class UpdateBotRequest(BaseModel):
     shared_scope: Literal["private", "partial", "all"] | None = None
     allowed_users: list[UserRef] | None = Field(default=None, max_length=100)
     allowed_groups: list[GroupName] | None = Field(default=None, max_length=20)
+    guardrail: Guardrail | None = None
 
 
 class DocumentOut(BaseModel):
@@ -119,6 +122,7 @@ class BotResponse(BaseModel):
     allowed_users: list[SharedUserOut] | None = None
     allowed_groups: list[str] | None = None
     visibility: str | None = None
+    guardrail: Guardrail | None = None
 
     @classmethod
     def of(cls, bot: BotItem, viewer: Principal) -> "BotResponse":
@@ -148,6 +152,7 @@ class BotResponse(BaseModel):
                 ),
                 "allowed_users": [SharedUserOut(user_id=u.user_id, email=u.email) for u in bot.allowed_users],
                 "allowed_groups": list(bot.allowed_groups),
+                "guardrail": bot_guardrail(bot),
                 "visibility": bot.visibility,
             }
         )
@@ -185,6 +190,7 @@ def create_bot(body: CreateBotRequest, user: BotCreator, bots: Bots, audit: Audi
             shared_scope=body.shared_scope,
             allowed_users=body.allowed_users,
             allowed_groups=body.allowed_groups,
+            guardrail=body.guardrail,
         ),
     )
     audit.resource = f"bot/{bot.bot_id}"
@@ -247,6 +253,7 @@ def update_bot(
         shared_scope=body.shared_scope,
         allowed_users=body.allowed_users,
         allowed_groups=body.allowed_groups,
+        guardrail=body.guardrail,
     )
     return BotResponse.of(bots.update(user, bot_id, draft, fields), user)
 

@@ -83,6 +83,8 @@ class BotItem:
     created_at: str
     updated_at: str
     published: bool = False
+    # A Bedrock Guardrail every call of the bot is made with ({"id", "version"}), one Terraform lists.
+    guardrail: dict[str, str] | None = None
 
     @property
     def in_store(self) -> bool:
@@ -151,6 +153,8 @@ def _to_item(bot: BotItem) -> dict[str, Any]:
     }
     if bot.knowledge_base_id:
         item["knowledge_base_id"] = bot.knowledge_base_id
+    if bot.guardrail:
+        item["guardrail"] = dict(bot.guardrail)
     if bot.in_store:
         item["gsi2pk"] = STORE_PARTITION
     return item
@@ -182,6 +186,7 @@ def _bot(item: dict[str, Any]) -> BotItem:
         created_at=item["created_at"],
         updated_at=item["updated_at"],
         published=bool(item.get("published", False)),
+        guardrail=dict(item["guardrail"]) if item.get("guardrail") else None,
     )
 
 

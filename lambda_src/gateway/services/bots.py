@@ -20,7 +20,7 @@ from gateway.repositories.limits import WINDOW_TTL, Check, CounterMove, LimitRep
 from gateway.services.knowledge import Document, KnowledgeCache, KnowledgeLimits, augment, validate_documents
 from gateway.services.models import ModelService
 from gateway.services.paging import PageTokens
-from gateway.settings import GROUP_ADMIN
+from gateway.settings import GROUP_ADMIN, Guardrail
 
 SharedScope = Literal["private", "partial", "all"]
 Visibility = Literal["visible", "hidden"]
@@ -56,6 +56,15 @@ class KnowledgeBaseNotAllowedError(BadRequestError):
     message = "This knowledge base is not allowed."
 
 
+class GuardrailNotAllowedError(BadRequestError):
+    code = "guardrail_not_allowed"
+    message = "This guardrail is not one the gateway lists."
+
+
+def bot_guardrail(bot: BotItem) -> Guardrail | None:
+    return Guardrail(**bot.guardrail) if bot.guardrail else None
+
+
 class DirectoryLookupLimitError(TooManyRequestsError):
     code = "directory_lookup_limit"
     message = "Too many colleagues looked up this minute: try again in a minute."
@@ -85,6 +94,7 @@ class BotDraft:
     shared_scope: SharedScope | None = None
     allowed_users: list[str] | None = None
     allowed_groups: list[str] | None = None
+    guardrail: Guardrail | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,7 @@ class BotService:
         directory_budget: DirectoryBudget,
         max_bots_per_user: int,
         max_allowed_users: int,
+        allowed_guardrails: Sequence[Guardrail] = (),
     ) -> None:
         self._repository = repository
         self._models = models
@@ -184,6 +195,8 @@ class BotService:
         self._directory_budget = directory_budget
         self._max_bots_per_user = max_bots_per_user
         self._max_allowed_users = max_allowed_users
+        # Terraform's guardrails (the groups' and bot_guardrails): the function may apply these only.
+        self._allowed_guardrails = tuple(allowed_guardrails)
 
     # -- owner's operations ------------------------------------------------------------------------------
 
@@ -194,6 +207,7 @@ class BotService:
         documents = draft.documents or []
         self._check_knowledge(documents, bool(documents), draft.knowledge_base_id)
         self._check_knowledge_base_allowed(draft.knowledge_base_id)
+        self._check_guardrail_allowed(draft.guardrail)
         scope = draft.shared_scope or "private"
         now = iso(utcnow())
         bot = BotItem(
@@ -215,6 +229,7 @@ class BotService:
             use_count=0,
             created_at=now,
             updated_at=now,
+            guardrail=draft.guardrail.model_dump() if draft.guardrail else None,
         )
         self._repository.save(bot, [(d.name, d.text) for d in documents], max_owned=self._max_bots_per_user)
         return bot
@@ -240,6 +255,9 @@ class BotService:
             )
         if "allowed_groups" in fields:
             changes["allowed_groups"] = self._check_groups(draft.allowed_groups or [])
+        if "guardrail" in fields:
+            self._check_guardrail_allowed(draft.guardrail)
+            changes["guardrail"] = draft.guardrail.model_dump() if draft.guardrail else None
         documents = draft.documents if "documents" in fields else None
         if documents is not None:
             changes["documents"] = _summaries(documents)
@@ -386,6 +404,15 @@ class BotService:
             )
         if new_documents is not None:
             validate_documents(new_documents, self._knowledge_limits)
+
+    def _check_guardrail_allowed(self, guardrail: Guardrail | None) -> None:
+        if guardrail is not None and guardrail not in self._allowed_guardrails:
+            listed = [g.model_dump() for g in self._allowed_guardrails]
+            raise GuardrailNotAllowedError(
+                f"Guardrail {guardrail.id} version {guardrail.version} is not one this gateway may apply; "
+                "its administrators list them in Terraform (group_policies' guardrails and bot_guardrails).",
+                details={"guardrail": guardrail.model_dump(), "allowed_guardrails": listed},
+            )
 
     def _check_knowledge_base_allowed(self, knowledge_base_id: str | None) -> None:
         allowed = self._allowed_knowledge_bases

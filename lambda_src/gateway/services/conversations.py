@@ -8,7 +8,7 @@ from gateway.errors import AppError, BadRequestError, NotFoundError
 from gateway.repositories.bots import BotItem
 from gateway.repositories.conversations import ConversationItem, ConversationRepository, MessageItem
 from gateway.repositories.usage import UsageRepository
-from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, metering_subject
+from gateway.services.bots import PUBLISHED_GROUPS, BotService, Member, bot_guardrail, metering_subject
 from gateway.services.models import Caller, ConverseOutcome, ModelService
 
 DEFAULT_TITLE = "New conversation"
@@ -138,6 +138,8 @@ class ConversationService:
                 bot_prompt = self._bots.prompt(bot, content)
                 model_id, system, config = bot.model_id, bot_prompt.system, bot_prompt.inference_config
                 turn, sources = replace(prompt, content=bot_prompt.user_text), bot_prompt.sources
+                if guardrail := bot_guardrail(bot):  # the bot's guardrail instead of the caller's
+                    caller = replace(caller, guardrail=guardrail)
             outcome = self._models.converse(
                 caller,
                 model_id,

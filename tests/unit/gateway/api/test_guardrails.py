@@ -167,3 +167,51 @@ def test_the_iam_check_knows_a_guardrailed_call_needs_apply_guardrail():
     } in record["needs"]
     plain = describe(runtime, "Converse", {"modelId": HAIKU.model_id}, {}, "us-east-1", "000000000000")
     assert all(need["action"] != "bedrock:ApplyGuardrail" for need in plain["needs"])
+
+
+BOT_GUARDRAIL = {"id": "botguard0001", "version": "DRAFT"}
+
+
+def allow_bot_guardrails(monkeypatch):
+    monkeypatch.setenv("GATEWAY_BOT_GUARDRAILS", json.dumps([BOT_GUARDRAIL, GUARDRAIL]))
+    get_settings.cache_clear()
+    deps.reset()
+
+
+def test_a_bot_may_name_only_a_listed_guardrail_and_its_chats_use_it(api, bedrock, monkeypatch):
+    allow_bot_guardrails(monkeypatch)
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    refused = api.post(
+        "/bots",
+        headers=headers,
+        json={"title": "t", "model_id": HAIKU.model_id, "guardrail": {"id": "unlisted0001", "version": "1"}},
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "guardrail_not_allowed")
+
+    bedrock.catalog()
+    created = api.post(
+        "/bots", headers=headers, json={"title": "t", "model_id": HAIKU.model_id, "guardrail": BOT_GUARDRAIL}
+    )
+    assert created.status_code == 201, created.text
+    bot = created.json()
+    assert bot["guardrail"] == BOT_GUARDRAIL
+    bedrock.catalog()
+    conversation = api.post("/conversations", headers=headers, json={"bot_id": bot["bot_id"]}).json()
+    bedrock.catalog()
+    bedrock.converse("Hi", 3, 1)
+    sent = api.post(
+        f"/conversations/{conversation['conversation_id']}/messages", headers=headers, json={"content": "Hi"}
+    )
+    assert sent.status_code == 200, sent.text
+    _, params = bedrock.calls[-1]
+    assert params["guardrailConfig"]["guardrailIdentifier"] == "botguard0001"
+    assert params["guardrailConfig"]["guardrailVersion"] == "DRAFT"
+
+    moved = api.patch(
+        f"/bots/{bot['bot_id']}", headers=headers, json={"guardrail": {"id": "unlisted0001", "version": "1"}}
+    )
+    assert (moved.status_code, moved.json()["error"]["code"]) == (400, "guardrail_not_allowed")
+    cleared = api.patch(f"/bots/{bot['bot_id']}", headers=headers, json={"guardrail": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["guardrail"] is None
