@@ -144,6 +144,7 @@ up_host() {
     PROVIDER_OVERRIDE_BEDROCK_RUNTIME=gateway \
     LOCAL_BEDROCK_OPENAI_URL="${LOCAL_BEDROCK_OPENAI_URL:-}" \
     LOCAL_BEDROCK_OPENAI_MODEL="${LOCAL_BEDROCK_OPENAI_MODEL:-}" \
+    LOCAL_BEDROCK_GUARDRAIL_BLOCKED_WORDS="${LOCAL_BEDROCK_GUARDRAIL_BLOCKED_WORDS-forbidden}" \
     ${launcher[@]+"${launcher[@]}"} "$emulator_venv/bin/python" -m localstack.runtime.main \
     >"$log_file" 2>&1 </dev/null &
   pid=$!
