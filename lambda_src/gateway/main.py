@@ -21,6 +21,7 @@ from gateway.api import (
     health,
     me,
     openai_compat,
+    openai_embeddings,
     publications,
 )
 from gateway.cors import cors_middleware
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
         bedrock.router,
         conversations.router,
         openai_compat.router,
+        openai_embeddings.router,
         bots.router,
         publications.router,
         admin_users.router,

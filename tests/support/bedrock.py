@@ -166,6 +166,8 @@ CATALOG = [
     ("anthropic.claude-v2:1", "Anthropic", "Claude", ["TEXT"], ["TEXT"]),
     ("amazon.titan-text-express-v1", "Amazon", "Titan Text G1 - Express", ["TEXT"], ["TEXT"]),
     ("amazon.nova-lite-v1:0", "Amazon", "Nova Lite", ["TEXT", "IMAGE", "VIDEO"], ["TEXT"]),
+    ("amazon.titan-embed-text-v2:0", "Amazon", "Titan Text Embeddings V2", ["TEXT"], ["EMBEDDING"]),
+    ("cohere.embed-english-v3", "Cohere", "Embed English", ["TEXT"], ["EMBEDDING"]),
     ("meta.llama3-8b-instruct-v1:0", "Meta", "Llama 3 8B Instruct", ["TEXT"], ["TEXT"]),
     ("mistral.mistral-7b-instruct-v0:2", "Mistral AI", "Mistral 7B Instruct", ["TEXT"], ["TEXT"]),
     ("cohere.command-text-v14", "Cohere", "Command", ["TEXT"], ["TEXT"]),

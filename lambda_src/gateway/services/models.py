@@ -18,13 +18,16 @@ from gateway.providers.bedrock import (
     GUARDRAIL_STOP_REASON,
     BedrockModels,
     FoundationModel,
+    ModelError,
     ModelNotFoundError,
     ModelTimeoutError,
     invoke_intervened,
 )
+from gateway.providers.embeddings import embedding_format_for
 from gateway.providers.model_formats import base_model_id, extract, format_for
 from gateway.repositories.limits import transact_item
 from gateway.repositories.usage import FAILED, OK, CallRecord, CounterRefused, Settlement, UsageRepository
+from gateway.services.images import IMAGE_TOKEN_ALLOWANCE, require_image_input
 from gateway.services.limits import LimitService, Reservation
 from gateway.services.policies import model_allowed, policy_for
 from gateway.services.pricing import PriceTable
@@ -73,6 +76,15 @@ class InvokeOutcome:
 
 
 @dataclass(frozen=True)
+class EmbedOutcome:
+    model_id: str
+    vectors: list[list[float]]
+    usage: TokenUsage
+    cost_micros: int
+    request_id: str
+
+
+@dataclass(frozen=True)
 class ConverseOutcome:
     model_id: str
     text: str
@@ -80,6 +92,8 @@ class ConverseOutcome:
     stop_reason: str
     cost_micros: int
     request_id: str
+    tool_uses: tuple[dict[str, Any], ...] = ()  # Converse toolUse blocks the model asked for
+    reasoning: str = ""
 
 
 class ModelService:
@@ -175,16 +189,34 @@ class ModelService:
         system: list[dict[str, str]] | None = None,
         inference_config: dict[str, Any] | None = None,
         conversation_id: str | None = None,
+        tool_config: dict[str, Any] | None = None,
     ) -> ConverseOutcome:
-        self.check(model_id, caller.groups)
+        images = require_image_input(self.check(model_id, caller.groups), messages)
         guardrail = self.guardrail_for(caller)
         prompt = [block.get("text", "") for m in messages for block in m.get("content", [])]
         prompt += [block.get("text", "") for block in system or []]
+        # Tool specs, calls and results are prompt too: their JSON counts toward the reservation.
+        prompt += [
+            json.dumps(block[kind])
+            for m in messages
+            for block in m.get("content", [])
+            for kind in ("toolUse", "toolResult")
+            if kind in block
+        ]
+        if tool_config:
+            prompt.append(json.dumps(tool_config))
         max_output = (inference_config or {}).get("maxTokens")
-        call, reservation = self._begin(caller, model_id, conversation_id, self._estimate(prompt), max_output)
+        estimate = self._estimate(prompt) + images * IMAGE_TOKEN_ALLOWANCE
+        call, reservation = self._begin(caller, model_id, conversation_id, estimate, max_output)
         try:
             result = self._bedrock.converse(
-                model_id, messages, system, inference_config, self._model_call_seconds(), guardrail
+                model_id,
+                messages,
+                system,
+                inference_config,
+                self._model_call_seconds(),
+                guardrail,
+                tool_config=tool_config,
             )
         except BaseException as exc:  # whatever ended the call, the reservation is released
             self._settle_failure(call, reservation, exc)
@@ -201,7 +233,41 @@ class ModelService:
             stop_reason=result.stop_reason,
             cost_micros=cost,
             request_id=caller.request_id,
+            tool_uses=result.tool_uses,
+            reasoning=result.reasoning,
         )
+
+    def embed(
+        self, caller: Caller, model_id: str, texts: list[str], dimensions: int | None = None
+    ) -> EmbedOutcome:
+        """Embeddings of `texts`, in order: one reservation and one settlement for all the model calls."""
+        self.check(model_id, caller.groups)
+        embedding_format = embedding_format_for(model_id)
+        bodies = embedding_format.batches(texts, dimensions)
+        call, reservation = self._begin(
+            caller, model_id, None, self._estimate(texts), None, produces_output=False
+        )
+        vectors: list[list[float]] = []
+        input_tokens = latency_ms = 0
+        try:
+            for body in bodies:
+                invocation = self._bedrock.invoke(model_id, body, self._model_call_seconds())
+                batch = embedding_format.vectors(invocation.body)
+                if len(batch) != len(body.get("texts", [body.get("inputText")])):
+                    raise ModelError("Bedrock answered without the embeddings.", code="model_bad_response")
+                vectors += batch
+                input_tokens += (
+                    invocation.header_usage.input_tokens
+                    if invocation.header_usage
+                    else embedding_format.body_input_tokens(invocation.body)
+                )
+                latency_ms += invocation.latency_ms
+        except BaseException as exc:  # whatever ended the calls, the reservation is released
+            self._settle_failure(call, reservation, exc)
+            raise
+        usage = TokenUsage(input_tokens=input_tokens, output_tokens=0)
+        cost = self._settle_success(call, reservation, usage, latency_ms, caller.audit)
+        return EmbedOutcome(model_id, vectors, usage, cost, caller.request_id)
 
     def limits_report(self, user_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
         return self._limits.report(user_id, groups, utcnow())
@@ -216,6 +282,7 @@ class ModelService:
         conversation_id: str | None,
         input_estimate: int,
         max_output: Any,
+        produces_output: bool = True,
     ) -> tuple[CallRecord, Reservation]:
         """Reserve the worst case against the caller's limits and record the call, in one transaction."""
         now = utcnow()
@@ -225,6 +292,8 @@ class ModelService:
             if isinstance(max_output, int | float) and max_output > 0
             else self._default_max_output
         )
+        if not produces_output:  # embeddings: input tokens only
+            output = 0
         worst = TokenUsage(input_tokens=input_estimate, output_tokens=output)
         reservation, moves = self._limits.plan(
             caller.user_id,
