@@ -15,6 +15,19 @@ from pydantic import BaseModel, Field
 
 from gateway import deps
 from gateway.api.numbers import MAX_OUTPUT_TOKENS
+from gateway.api.openai_content import ImageUrlPart
+from gateway.api.openai_tools import (
+    MAX_TOOLS,
+    TOOL_CALL_ID_PATTERN,
+    ToolCall,
+    ToolChoice,
+    ToolDefinition,
+    openai_tool_calls,
+    tool_config,
+    tool_result_block,
+    tool_use_block,
+    uses_tools,
+)
 from gateway.auth.dependencies import KeyCaller, KeyUser
 from gateway.errors import BadRequestError
 from gateway.services.audit import Audit
@@ -28,6 +41,7 @@ FINISH_REASONS = {
     "stop_sequence": "stop",
     "max_tokens": "length",
     "content_filtered": "content_filter",
+    "tool_use": "tool_calls",
 }
 
 
@@ -37,11 +51,46 @@ class TextPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    # None only for an assistant message that calls tools (OpenAI's shape).
+    content: str | list[TextPart | ImageUrlPart] | None = None
+    tool_calls: list[ToolCall] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_call_id: str | None = Field(default=None, pattern=TOOL_CALL_ID_PATTERN)
+    name: str | None = Field(default=None, max_length=256)  # OpenAI's optional author name; not sent
 
     def text(self) -> str:
-        return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
+
+    def images(self) -> list[ImageUrlPart]:
+        return [part for part in self.content or [] if isinstance(part, ImageUrlPart)]
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """This message's Converse content blocks (a tool message's belong to a user turn)."""
+        if self.role == "tool":
+            if self.tool_call_id is None:
+                raise BadRequestError("A tool message needs its tool_call_id.", code="invalid_messages")
+            return [tool_result_block(self.tool_call_id, self.text())]
+        if self.tool_calls and self.role != "assistant":
+            raise BadRequestError("Only assistant messages may carry tool_calls.", code="invalid_messages")
+        if self.content is None and not self.tool_calls:
+            raise BadRequestError(f"A {self.role} message needs content.", code="invalid_messages")
+        if self.images():
+            if self.role != "user":
+                raise BadRequestError("Only user messages may carry images.", code="invalid_messages")
+            # Text and images in the order sent; Bedrock refuses empty text blocks.
+            return [
+                part.block() if isinstance(part, ImageUrlPart) else {"text": part.text}
+                for part in self.content or []
+                if isinstance(part, ImageUrlPart) or part.text
+            ]
+        calls = [tool_use_block(call) for call in self.tool_calls or []]
+        # An assistant turn that only called tools has no text; Bedrock refuses empty text blocks.
+        text = [] if calls and not self.text() else [{"text": self.text()}]
+        return text + calls
 
 
 class ChatCompletionRequest(BaseModel):
@@ -54,6 +103,9 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     stream: bool = False
     n: int = Field(default=1, ge=1, le=1, description="Only one choice is supported.")
+    tools: list[ToolDefinition] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None  # accepted; the model decides how many tools it calls
 
 
 def converse_request(
@@ -65,10 +117,11 @@ def converse_request(
     for message in body.messages:
         if message.role in ("system", "developer"):
             continue
-        if turns and turns[-1]["role"] == message.role:
-            turns[-1]["content"].append({"text": message.text()})
+        role = "user" if message.role == "tool" else message.role
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(message.blocks())
         else:
-            turns.append({"role": message.role, "content": [{"text": message.text()}]})
+            turns.append({"role": role, "content": message.blocks()})
     if not turns or turns[0]["role"] != "user":
         raise BadRequestError("The first non-system message must be from the user.", code="invalid_messages")
     config: dict[str, Any] = {}
@@ -83,6 +136,42 @@ def converse_request(
     return turns, system, config
 
 
+def converse_tool_config(body: ChatCompletionRequest, turns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    config = tool_config(body.tools, body.tool_choice)
+    if config is None and uses_tools(turns):
+        # Converse refuses toolUse/toolResult blocks without a toolConfig: say so before the call.
+        raise BadRequestError(
+            "Messages with tool_calls or tool results need the request's tools (and tool_choice other than "
+            '"none").',
+            code="tools_required",
+        )
+    return config
+
+
+def answer_message(outcome: ConverseOutcome) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": outcome.text}
+    if outcome.tool_uses:
+        message["content"] = outcome.text or None
+        message["tool_calls"] = openai_tool_calls(outcome.tool_uses)
+    if outcome.reasoning:
+        message["reasoning_content"] = outcome.reasoning
+    return message
+
+
+def answer_usage(outcome: ConverseOutcome) -> dict[str, Any]:
+    """OpenAI's usage: prompt tokens include cached ones (Bedrock counts cache reads and writes apart)."""
+    usage = outcome.usage
+    prompt_tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+    answer: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": prompt_tokens + usage.output_tokens,
+    }
+    if usage.cache_read_tokens or usage.cache_write_tokens:
+        answer["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_tokens}
+    return answer
+
+
 def completion(outcome: ConverseOutcome, created: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{outcome.request_id}",
@@ -92,15 +181,11 @@ def completion(outcome: ConverseOutcome, created: int) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": outcome.text},
+                "message": answer_message(outcome),
                 "finish_reason": FINISH_REASONS.get(outcome.stop_reason, "stop"),
             }
         ],
-        "usage": {
-            "prompt_tokens": outcome.usage.input_tokens,
-            "completion_tokens": outcome.usage.output_tokens,
-            "total_tokens": outcome.usage.total_tokens,
-        },
+        "usage": answer_usage(outcome),
     }
 
 
@@ -111,19 +196,17 @@ def one_chunk_stream(outcome: ConverseOutcome, created: int) -> str:
         "created": created,
         "model": outcome.model_id,
     }
+    delta = answer_message(outcome)
+    for index, call in enumerate(delta.get("tool_calls", [])):
+        call["index"] = index  # stream deltas number their tool calls
     chunks = [
-        {
-            **base,
-            "choices": [
-                {"index": 0, "delta": {"role": "assistant", "content": outcome.text}, "finish_reason": None}
-            ],
-        },
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
         {
             **base,
             "choices": [
                 {"index": 0, "delta": {}, "finish_reason": FINISH_REASONS.get(outcome.stop_reason, "stop")}
             ],
-            "usage": completion(outcome, created)["usage"],
+            "usage": answer_usage(outcome),
         },
     ]
     return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
@@ -146,7 +229,8 @@ def chat_completions(
 ) -> dict[str, Any] | Response:
     audit.resource = f"model/{body.model}"
     messages, system, config = converse_request(body)
-    outcome = models.converse(caller, body.model, messages, system or None, config or None)
+    tools = converse_tool_config(body, messages)
+    outcome = models.converse(caller, body.model, messages, system or None, config or None, tool_config=tools)
     created = int(time.time())
     if body.stream:
         return Response(one_chunk_stream(outcome, created), media_type="text/event-stream")
