@@ -331,23 +331,40 @@ class ModelService:
         latency_ms: int,
         audit: Any = None,
     ) -> int:
-        cost = self._prices.cost_micros(call.model_id, self._region, usage)
-        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
         audit_item = audit.item() if audit is not None else None
-        settled = self._usage.settle(
-            call,
-            Settlement(
-                status=OK,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost_micros=cost,
-                latency_ms=latency_ms,
-            ),
-            [*moves, audit_item] if audit_item else moves,
+        cost, settled = self._settle_usage(
+            call, reservation, usage, latency_ms, OK, extra_items=[audit_item] if audit_item else []
         )
         if settled and audit_item:
             audit.written()
         return cost
+
+    def _settle_usage(
+        self,
+        call: CallRecord,
+        reservation: Reservation,
+        usage: TokenUsage,
+        latency_ms: int,
+        status: str,
+        error_code: str | None = None,
+        extra_items: list[Any] | None = None,
+    ) -> tuple[int, bool]:
+        """Settle the reservation to what Bedrock reports and bills; the cost and whether it was settled."""
+        cost = self._prices.cost_micros(call.model_id, self._region, usage)
+        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
+        settled = self._usage.settle(
+            call,
+            Settlement(
+                status=status,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_micros=cost,
+                latency_ms=latency_ms,
+                error_code=error_code,
+            ),
+            [*moves, *(extra_items or [])],
+        )
+        return cost, settled
 
     def _settle_intervention(
         self,
@@ -360,19 +377,8 @@ class ModelService:
     ) -> None:
         """A guardrail blocked the call: metered as Bedrock bills it (the tokens it reports), recorded as
         failed, and answered with the guardrail's message (the middleware audits the error code)."""
-        cost = self._prices.cost_micros(call.model_id, self._region, usage)
-        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
-        self._usage.settle(
-            call,
-            Settlement(
-                status=FAILED,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost_micros=cost,
-                latency_ms=latency_ms,
-                error_code=GuardrailIntervenedError.code,
-            ),
-            moves,
+        self._settle_usage(
+            call, reservation, usage, latency_ms, FAILED, error_code=GuardrailIntervenedError.code
         )
         text = message if isinstance(message, str) and message else GuardrailIntervenedError.message
         details: dict[str, Any] = {
