@@ -63,6 +63,7 @@ def local(stack):
     configuration = stack.aws("lambda").get_function_configuration(FunctionName=gateway)
     account = configuration["FunctionArn"].split(":")[4]
     tables = stack.outputs["table_names"]
+    environment = configuration["Environment"]["Variables"]
     names = LocalNames(
         account=account,
         # the unit stack's tables (tests/support/aws.py) and the settings' defaults, by logical kind
@@ -74,9 +75,8 @@ def local(stack):
         identity_pool_id=stack.outputs["identity_pool_id"],
         usage_plan_id=stack.outputs["usage_plan_id"],
         rest_api_id=stack.outputs["rest_api_id"],
-        knowledge_base_ids=json.loads(
-            configuration["Environment"]["Variables"]["GATEWAY_KNOWLEDGE_BASE_IDS"]
-        ),
+        knowledge_base_ids=json.loads(environment["GATEWAY_KNOWLEDGE_BASE_IDS"]),
+        guardrail_ids=[guardrail["id"] for guardrail in json.loads(environment["GATEWAY_BOT_GUARDRAILS"])],
     )
     policies = {name: role_policies(stack, function) for name, function in functions.items()}
     return functions, policies, names

@@ -112,6 +112,7 @@ class LocalNames:
     usage_plan_id: str  # the default plan
     rest_api_id: str
     knowledge_base_ids: list[str]  # the knowledge bases the function may retrieve from
+    guardrail_ids: list[str]  # the guardrails the function may apply
 
 
 def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
@@ -120,8 +121,8 @@ def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
     The unit tests' stack (tests/support/aws.py) has one user pool, one identity pool, one API with its
     default usage plan, and the app's tables under other names, in moto's account; the plans and keys the app
     creates keep their ids. The default plan is the one plan the app never created. The app retrieves only
-    from the knowledge bases its settings allow: a unit test's allowed one stands for the local stack's first
-    (none allowed locally: left as it is, so it is refused)."""
+    from the knowledge bases and applies only the guardrails its settings allow: a unit test's allowed one
+    stands for the local stack's first (none allowed locally: left as it is, so it is refused)."""
     created_plans = {path for path in unit.created_tags if path.startswith("/usageplans/")}
 
     def resource(arn: str) -> str:
@@ -133,6 +134,8 @@ def localize(unit: Calls, unit_account: str, names: LocalNames) -> Calls:
             arn = arn.replace(f":table/{table.group(1)}", f":table/{names.tables[table.group(1)]}")
         if names.knowledge_base_ids:
             arn = re.sub(r"knowledge-base/[\w-]+$", f"knowledge-base/{names.knowledge_base_ids[0]}", arn)
+        if names.guardrail_ids:
+            arn = re.sub(r"guardrail/[\w-]+$", f"guardrail/{names.guardrail_ids[0]}", arn)
         plan = re.search(r"::(/usageplans/[^/]+)", arn)
         if plan and plan.group(1) not in created_plans:
             arn = arn.replace(plan.group(1), f"/usageplans/{names.usage_plan_id}")
