@@ -22,7 +22,7 @@ import statistics
 import time
 from unittest import mock
 
-from bench_support import empty_table, percentile, prepare
+from bench_support import empty_table, percentile, prepare, signed_in_app
 
 prepare()
 
@@ -65,7 +65,6 @@ def bare_app_handler(answer_body: dict) -> object:
 
 
 def run(calls: int) -> list[str]:
-    from fastapi.testclient import TestClient
 
     from tests.support.aws import build_stack
     from tests.support.bedrock import SHAPES, catalog_response
@@ -74,25 +73,9 @@ def run(calls: int) -> list[str]:
     stack = build_stack()
     os.environ.update(stack.environment())
 
-    from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
-
-    from gateway import deps
-    from gateway.main import create_app
     from gateway.providers.bedrock import BedrockModels, FoundationModel, Invocation
 
-    app = create_app()
-    # The pool's keys from moto instead of over HTTP (an override would cost FastAPI a re-analysis per call).
-    moto_jwks = json.loads(CognitoIdpJsonWebKeyResponse.json_web_key)
-    deps.token_verifier.get()._jwks._fetch = lambda _url: moto_jwks
-    client = TestClient(app)
-    password = "Correct-horse-9"
-    client.post("/register", json={"email": "bench@example.com", "password": password, "fullname": "Bench"})
-    # moto in-process accepts any confirmation code.
-    registration = client.post(
-        "/register/confirm", json={"email": "bench@example.com", "code": "123456"}
-    ).json()
-    tokens = client.post("/login", json={"email": "bench@example.com", "password": password}).json()
-    headers = {"authorization": f"Bearer {tokens['id_token']}", "x-api-key": registration["api_key"]}
+    app, headers = signed_in_app()
 
     shape = SHAPES["anthropic-messages"]
     answer = Invocation(body=shape.response, raw=json.dumps(shape.response), header_usage=None, latency_ms=0)

@@ -18,7 +18,7 @@ import sys
 import time
 from unittest import mock
 
-from bench_support import REPO, percentile, prepare
+from bench_support import REPO, percentile, prepare, signed_in_app
 
 prepare()
 sys.path.insert(0, str(REPO / "scripts" / "localstack_plugin"))
@@ -77,10 +77,8 @@ def seed(table_names: list[str], items: int) -> None:
 
 
 def run(items: int, calls_before: int, calls_after: int) -> tuple[list[float], list[float]]:
-    from fastapi.testclient import TestClient
     from gateway_localstack.dynamodb import transactions
     from mangum import Mangum
-    from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 
     from tests.support.aws import build_stack
     from tests.support.bedrock import SHAPES, catalog_response
@@ -90,21 +88,9 @@ def run(items: int, calls_before: int, calls_after: int) -> tuple[list[float], l
     environment = stack.environment()
     os.environ.update(environment)
 
-    from gateway import deps
-    from gateway.main import create_app
     from gateway.providers.bedrock import BedrockModels, FoundationModel, Invocation
 
-    app = create_app()
-    moto_jwks = json.loads(CognitoIdpJsonWebKeyResponse.json_web_key)
-    deps.token_verifier.get()._jwks._fetch = lambda _url: moto_jwks
-    client = TestClient(app)
-    password = "Correct-horse-9"
-    client.post("/register", json={"email": "bench@example.com", "password": password, "fullname": "Bench"})
-    registration = client.post(
-        "/register/confirm", json={"email": "bench@example.com", "code": "123456"}
-    ).json()
-    tokens = client.post("/login", json={"email": "bench@example.com", "password": password}).json()
-    headers = {"authorization": f"Bearer {tokens['id_token']}", "x-api-key": registration["api_key"]}
+    app, headers = signed_in_app()
 
     started = time.perf_counter()
     seed([environment[f"GATEWAY_TABLE_{name.upper()}"] for name in SEEDED_TABLES], items)
