@@ -164,9 +164,6 @@ class IdentityService:
         self._pool.sign_out_everywhere(email or principal.user_id)
         self._sessions.mark_signed_out(principal.user_id, int(time.time()))
 
-    def is_signed_out(self, principal: Principal) -> bool:
-        return principal.authenticated_at <= self._sessions.signed_out_at(principal.user_id)
-
     def profile(self, principal: Principal) -> Profile:
         user = self._pool.get_user(principal.user_id)
         groups = self._pool.groups_of(principal.user_id)
