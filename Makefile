@@ -83,13 +83,8 @@ serve: venv ## the app under uvicorn on 127.0.0.1:8000 with the local Lambda's s
 	PORT="$(PORT)" RELOAD="$(RELOAD)" $(PY) -m scripts.serve
 
 .PHONY: bench
-bench: package ## benchmarks: zip size, cold import, model-call overhead, limit check, admin page reads, bot knowledge, local DynamoDB
-	$(PY) scripts/bench_cold_import.py
-	$(PY) scripts/bench_gateway.py
-	$(PY) scripts/bench_limits.py
-	$(PY) scripts/bench_admin.py
-	$(PY) scripts/bench_knowledge.py
-	$(PY) scripts/bench_local_dynamodb.py
+bench: package ## benchmarks (about 5 minutes; not part of make test): each target ok/MISSED, a summary, exit 1 on a miss
+	$(PY) scripts/bench_all.py
 
 .PHONY: bench-http
 bench-http: venv ## HTTP load (wrk) on make serve: req/s and app CPU ms per chat completion at 1, 8, 32 (needs make local)
