@@ -7,6 +7,17 @@ of local use). This version remembers each touched item just before it changes (
 moto's: the same checks in the same order, the same errors and the same CancellationReasons (one per action,
 "None" for those that would have succeeded, the item for ReturnValuesOnConditionCheckFailure=ALL_OLD).
 
+Most of what is left is moto's UpdateExpression machinery: per action it parses the expression, deep-copies
+the parsed tree and walks it a dozen times, several milliseconds for the gateway's roll-up updates. Updates
+made only of top-level SET name = :value, SET name = if_not_exists(name, :value) and ADD name :number (all
+the gateway writes in transactions) are applied here directly, reading every right-hand side from the item as
+it was, as DynamoDB does, and storing the result through the table's put_item (moto's type, key and size
+checks). Anything else (nested paths, REMOVE, DELETE, sets, arithmetic, reserved words, key attributes, a
+type mismatch) goes to moto's update_item, which applies it or raises its usual error.
+moto also parses each UpdateExpression again for every request (to check the names it uses) and again in
+update_item; the parsed tree is kept per expression string. It is never changed after parsing: moto reads it
+(find_clauses) or deep-copies it before validating (UpdateExpressionValidator).
+
 `install()` replaces the method on moto's DynamoDBBackend (the emulator calls it when it loads the provider);
 `installed()` does the same for a with-block (tests).
 """
@@ -15,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +43,9 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 
 MAX_ACTIONS = 100
 ACTION_TYPES = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
@@ -52,10 +68,13 @@ class _Journal:
         self._items: list[_TouchedItem] = []
         self._stream_lengths: dict[int, tuple[Any, int]] = {}
 
-    def remember(self, table: Any, hash_key: Any, range_key: Any) -> None:
+    def remember(self, table: Any, hash_key: Any, range_key: Any, replaced_whole: bool = False) -> None:
+        """`replaced_whole`: the write puts a new Item object in place of the stored one, never changing the
+        stored one, so the journal keeps that object instead of a copy."""
         had_bucket = table.has_range_key and hash_key in table.items
         current = _peek(table, hash_key, range_key)
-        before = _ABSENT if current is None else copy.deepcopy(current)
+        kept = current if replaced_whole or current is None else copy.deepcopy(current)
+        before = _ABSENT if kept is None else kept
         self._items.append(_TouchedItem(table, hash_key, range_key, before, had_bucket))
         if table.stream_shard is not None and id(table) not in self._stream_lengths:
             self._stream_lengths[id(table)] = (table, len(table.stream_shard.items))
@@ -125,7 +144,10 @@ def _apply(backend: DynamoDBBackend, action_type: str, action: dict[str, Any], j
     if action_type == "ConditionCheck":
         return
 
-    journal.remember(table, hash_key, range_key)
+    plain = _plain_update(table, action) if action_type == "Update" else None
+    journal.remember(table, hash_key, range_key, replaced_whole=plain is not None)
+    if plain is not None and _apply_plain_update(table, key, current, plain):
+        return
     condition_args = {
         "condition_expression": condition,
         "expression_attribute_names": names,
@@ -137,6 +159,97 @@ def _apply(backend: DynamoDBBackend, action_type: str, action: dict[str, Any], j
         backend.delete_item(table_name, key, **condition_args)
     else:
         backend.update_item(table_name, key, update_expression=action["UpdateExpression"], **condition_args)
+
+
+# A plain update's action as parsed: (SET or ADD, attribute, value placeholder, what if_not_exists reads).
+ParsedAction = tuple[str, str, str, str | None]
+# The same resolved for one request: (SET or ADD, attribute name, value in DynamoDB JSON, name read or None).
+PlainAction = tuple[str, str, dict[str, Any], str | None]
+_NAME = r"(#[A-Za-z0-9_]+|[A-Za-z][A-Za-z0-9_]*)"
+_VALUE = r"(:[A-Za-z0-9_]+)"
+_SET_ACTION = re.compile(
+    rf"\s*{_NAME}\s*=\s*(?:{_VALUE}|if_not_exists\s*\(\s*{_NAME}\s*,\s*{_VALUE}\s*\))\s*"
+)
+_ADD_ACTION = re.compile(rf"\s*{_NAME}\s+{_VALUE}\s*")
+_CLAUSE = re.compile(r"\b(SET|ADD)\s", re.IGNORECASE)
+_ACTION_SEPARATOR = re.compile(r",(?![^(]*\))")  # not the comma inside if_not_exists(...)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_plain(expression: str) -> tuple[ParsedAction, ...] | None:
+    """The actions of an update expression made only of plain SET and ADD actions; None for any other."""
+    starts = list(_CLAUSE.finditer(expression))
+    if not starts or expression[: starts[0].start()].strip():
+        return None
+    verbs = [start.group(1).upper() for start in starts]
+    if len(set(verbs)) != len(verbs):  # a clause twice: DynamoDB refuses it, moto says so
+        return None
+    actions: list[ParsedAction] = []
+    for number, start in enumerate(starts):
+        end = starts[number + 1].start() if number + 1 < len(starts) else len(expression)
+        for part in _ACTION_SEPARATOR.split(expression[start.end() : end]):
+            if verbs[number] == "SET" and (match := _SET_ACTION.fullmatch(part)):
+                name, value, read, read_fallback = match.groups()
+                actions.append(("SET", name, value or read_fallback, read))
+            elif verbs[number] == "ADD" and (match := _ADD_ACTION.fullmatch(part)):
+                actions.append(("ADD", match.group(1), match.group(2), None))
+            else:
+                return None
+    return tuple(actions)
+
+
+def _plain_update(table: Any, action: dict[str, Any]) -> list[PlainAction] | None:
+    """The update's actions resolved, when it is plain enough to apply here exactly as DynamoDB would."""
+    parsed = _parse_plain(action["UpdateExpression"])
+    if parsed is None:
+        return None
+    names = action.get("ExpressionAttributeNames") or {}
+    values = action.get("ExpressionAttributeValues") or {}
+    keys = {table.hash_key_attr, table.range_key_attr}
+
+    def resolved(token: str) -> str | None:
+        if token.startswith("#"):
+            return names.get(token)
+        return None if token.upper() in _reserved_words() else token
+
+    plain: list[PlainAction] = []
+    for verb, name_token, value_token, read_token in parsed:
+        name = resolved(name_token)
+        read = resolved(read_token) if read_token else None
+        value = values.get(value_token)
+        if name is None or name in keys or (read_token and read is None) or value is None:
+            return None
+        if verb == "ADD" and set(value) != {"N"}:
+            return None
+        plain.append((verb, name, value, read))
+    if len({name for _, name, _, _ in plain}) != len(plain):  # overlapping paths: moto's error
+        return None
+    return plain
+
+
+@functools.cache
+def _reserved_words() -> frozenset[str]:
+    return frozenset(word.upper() for word in ReservedKeywords.get_reserved_keywords())
+
+
+def _apply_plain_update(table: Any, key: dict[str, Any], current: Any, plain: list[PlainAction]) -> bool:
+    """Stores the updated item as a new Item (moto's put_item checks types, keys and size); False, with
+    nothing written, when moto must apply it instead (an ADD to a non-number, an item put_item refuses)."""
+    before = current.to_json()["Attributes"] if current is not None else dict(key)
+    after = dict(before)
+    for verb, name, value, read in plain:
+        if verb == "SET":
+            after[name] = before[read] if read is not None and read in before else value
+            continue
+        existing = before.get(name, {"N": "0"})
+        if set(existing) != {"N"}:
+            return False
+        after[name] = (DynamoType(existing) + DynamoType(value)).to_json()
+    try:
+        table.put_item(after)
+    except Exception:  # refused: moto's update_item raises the error DynamoDB would
+        return False
+    return True
 
 
 def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
@@ -185,15 +298,21 @@ def _target_of(backend: DynamoDBBackend, action_type: str, action: dict[str, Any
     return (str(table_name), str(dict(sorted(key.items()))))
 
 
+_parsed_update_expression = functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make)
+
+
 def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
+    UpdateExpressionParser.make = staticmethod(_parsed_update_expression)
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     previous = DynamoDBBackend.transact_write_items
-    DynamoDBBackend.transact_write_items = transact_write_items
+    previous_parse = UpdateExpressionParser.__dict__["make"]
+    install()
     try:
         yield
     finally:
         DynamoDBBackend.transact_write_items = previous
+        UpdateExpressionParser.make = previous_parse

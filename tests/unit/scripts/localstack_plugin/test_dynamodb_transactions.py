@@ -1,6 +1,7 @@
 """The local DynamoDB's journaled TransactWriteItems: all-or-nothing, conditions honoured, moto's answers
 kept, and no copy of whole tables (no LocalStack: moto in-process, the method installed on its backend)."""
 
+import contextlib
 import copy
 
 import boto3
@@ -30,7 +31,7 @@ def _make_tables(client):
         BillingMode="PAY_PER_REQUEST",
     )
     client.put_item(TableName=COUNTERS, Item={"pk": {"S": "spent"}, "n": {"N": "5"}, "cap": {"N": "10"}})
-    client.put_item(TableName=COUNTERS, Item={"pk": {"S": "doomed"}, "n": {"N": "1"}})
+    client.put_item(TableName=COUNTERS, Item={"pk": {"S": "doomed"}, "n": {"N": "1"}, "label": {"S": "old"}})
     client.put_item(TableName=EVENTS, Item={"pk": {"S": "key-1"}, "sk": {"S": "001"}, "v": {"S": "old"}})
 
 
@@ -168,10 +169,114 @@ def test_the_journal_copies_only_the_touched_items_never_a_table(monkeypatch):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         _make_tables(dynamodb)
         monkeypatch.setattr(transactions.copy, "deepcopy", counting_deepcopy)
-        dynamodb.transact_write_items(TransactItems=[_add(1), NEW_EVENT])
+        dynamodb.transact_write_items(TransactItems=[_arithmetic(1), NEW_EVENT])
     assert "Table" not in copied
-    # The journal copied the one existing item it changed (the new event had no previous version).
+    # The journal copied the one existing item moto's update_item changed in place (the new event had no
+    # previous version).
     assert copied.count("Item") >= 1
+
+
+def _arithmetic(amount):
+    """n = n + amount: arithmetic, which only moto's own update_item applies."""
+    return {
+        "Update": {
+            "TableName": COUNTERS,
+            "Key": {"pk": {"S": "spent"}},
+            "UpdateExpression": "SET n = n + :a",
+            "ExpressionAttributeValues": {":a": {"N": str(amount)}},
+        }
+    }
+
+
+def _update(expression, values, names=None, key="spent"):
+    update = {
+        "TableName": COUNTERS,
+        "Key": {"pk": {"S": key}},
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": values,
+    }
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
+def _outcome(items, journaled):
+    """(error code, cancellation codes, every item afterwards) of one transaction on fresh tables."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        with transactions.installed() if journaled else contextlib.nullcontext():
+            try:
+                dynamodb.transact_write_items(TransactItems=items)
+                error = (None, None)
+            except ClientError as exc:
+                reasons = [reason["Code"] for reason in exc.response.get("CancellationReasons", [])]
+                error = (exc.response["Error"]["Code"], reasons)
+        return (*error, _everything(dynamodb))
+
+
+NUMBERS = {":one": {"N": "1"}, ":half": {"N": "0.5"}, ":big": {"N": "12345678901234567890"}}
+PLAIN_UPDATES = {
+    "set and add on an existing item": _update(
+        "SET label = :l, #c = :one ADD n :half", {":l": {"S": "x"}, **NUMBERS}, {"#c": "cap"}
+    ),
+    "a new item": _update("ADD n :big, m :one SET label = :l", {":l": {"S": "x"}, **NUMBERS}, key="new"),
+    "if_not_exists, attribute there": _update(
+        "SET cap = if_not_exists(cap, :one), spare = if_not_exists(spare, :one)", NUMBERS
+    ),
+    "if_not_exists reads the item as it was": _update(
+        "SET label = :l, previous = if_not_exists(label, :one)", {":l": {"S": "x"}, ":one": {"N": "1"}}
+    ),
+    "the gateway's roll-up": _update(
+        "ADD requests :one, errors :one, cost_micros :big SET model_id = :m, user_id = :m, gsi2pk = :m",
+        {":m": {"S": "*"}, **NUMBERS},
+        key="rollup",
+    ),
+}
+REFUSED_UPDATES = {
+    "ADD to a string": _update("ADD label :one", {":one": {"N": "1"}}, key="doomed"),
+    "a key attribute": _update("SET pk = :l", {":l": {"S": "other"}}),
+    "a reserved word": _update("SET size = :one", NUMBERS),
+    "a path twice": _update("SET n = :one ADD n :one", NUMBERS),
+    "an unknown name": _update("SET #missing = :one", NUMBERS, {"#other": "x"}),
+    "an ADD of a string": _update("ADD n :l", {":l": {"S": "x"}}),
+}
+
+
+@pytest.mark.parametrize("update", PLAIN_UPDATES.values(), ids=PLAIN_UPDATES.keys())
+def test_plain_updates_come_out_as_moto_writes_them(update):
+    assert _outcome([update, NEW_EVENT], journaled=True) == _outcome([update, NEW_EVENT], journaled=False)
+
+
+@pytest.mark.parametrize("update", REFUSED_UPDATES.values(), ids=REFUSED_UPDATES.keys())
+def test_updates_moto_refuses_are_refused_the_same_way(update):
+    assert _outcome([NEW_EVENT, update], journaled=True) == _outcome([NEW_EVENT, update], journaled=False)
+
+
+def test_plain_updates_skip_motos_update_item_and_copy_no_item(monkeypatch):
+    calls, copied = [], []
+    real_update_item, real_deepcopy = transactions.DynamoDBBackend.update_item, copy.deepcopy
+    monkeypatch.setattr(
+        transactions.DynamoDBBackend,
+        "update_item",
+        lambda *args, **kwargs: (
+            calls.append(kwargs["update_expression"]) or real_update_item(*args, **kwargs)
+        ),
+    )
+    monkeypatch.setattr(
+        transactions.copy,
+        "deepcopy",
+        lambda value, *a, **k: copied.append(value) or real_deepcopy(value, *a, **k),
+    )
+    with mock_aws(), transactions.installed():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        for update in PLAIN_UPDATES.values():
+            dynamodb.transact_write_items(TransactItems=[update])
+        assert calls == []
+        assert copied == []
+        dynamodb.transact_write_items(TransactItems=[_arithmetic(2)])
+        assert calls == ["SET n = n + :a"]
 
 
 def test_a_range_table_loses_a_hash_key_the_cancelled_transaction_created():
@@ -184,3 +289,21 @@ def test_a_range_table_loses_a_hash_key_the_cancelled_transaction_created():
 
         table = dynamodb_backends["123456789012"]["us-east-1"].tables[EVENTS]
         assert [hash_key.value for hash_key in table.items] == ["key-1"]
+
+
+def test_an_update_expression_is_parsed_once_and_left_as_parsed():
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    with mock_aws(), transactions.installed():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        parsed = UpdateExpressionParser.make("SET n = n + :a")
+        shape = copy.deepcopy(parsed).__dict__.keys(), len(parsed.children)
+        dynamodb.transact_write_items(TransactItems=[_arithmetic(2)])
+        dynamodb.transact_write_items(TransactItems=[_arithmetic(3)])
+        dynamodb.update_item(**_arithmetic(4)["Update"])
+        assert UpdateExpressionParser.make("SET n = n + :a") is parsed
+        assert (parsed.__dict__.keys(), len(parsed.children)) == shape
+        counter = dynamodb.get_item(TableName=COUNTERS, Key={"pk": {"S": "spent"}})["Item"]
+        assert counter["n"] == {"N": "14"}  # 5 + 2 + 3 + 4: each use applied its own values
+    assert UpdateExpressionParser.make("SET n = n + :a") is not UpdateExpressionParser.make("SET n = n + :a")
