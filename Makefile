@@ -83,7 +83,7 @@ serve: venv ## the app under uvicorn on 127.0.0.1:8000 with the local Lambda's s
 	PORT="$(PORT)" RELOAD="$(RELOAD)" $(PY) -m scripts.serve
 
 .PHONY: bench
-bench: package ## benchmarks (about 5 minutes; not part of make test): each target ok/MISSED, a summary, exit 1 on a miss
+bench: package ## benchmarks (about 6 minutes; not part of make test): each target ok/MISSED, a summary, exit 1 on a miss
 	$(PY) scripts/bench_all.py
 
 .PHONY: bench-http
