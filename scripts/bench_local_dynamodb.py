@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -100,7 +101,13 @@ def through_local_target(items: int, calls: int, in_process_ms: float) -> bool:
         started = time.perf_counter()
         added = seed_through_api(session.client("dynamodb"), tables, items)
         seeding = f"added in {time.perf_counter() - started:.0f} s" if added else "there from an earlier run"
+        processes = emulator_processes()
+        cpu_before = cpu_seconds(processes)
+        client_before = time.process_time()
         seeded = [http_call(api, headers) for _ in range(calls)]
+        client_cpu_ms = (time.process_time() - client_before) * 1000 / calls
+        cpu_after = cpu_seconds(processes)
+        cpu_ms = {name: (cpu_after[name] - spent) * 1000 / calls for name, spent in cpu_before.items()}
     inside = lambda_durations(session.client("logs"), outputs["log_group_name"], [rid for _, rid in seeded])
     for label, samples in (
         ("the tables as they are", [ms for ms, _ in as_is]),
@@ -124,7 +131,41 @@ def through_local_target(items: int, calls: int, in_process_ms: float) -> bool:
         )
     else:
         print("  (the function's access log had none of these calls: no split inside/outside the Lambda)")
+    if cpu_ms:
+        print(
+            f"  CPU per call (a busy machine inflates it less than time): emulator {cpu_ms['emulator']:.1f}"
+            f" ms (its API Gateway, Lambda service, DynamoDB, Bedrock), the Lambda worker"
+            f" {cpu_ms['worker']:.1f} ms (the app, botocore), this client {client_cpu_ms:.1f} ms"
+        )
     return met(f"through the local target with {items:,} items", statistics.median(ms for ms, _ in seeded))
+
+
+def emulator_processes() -> dict[str, list[int]]:
+    """The emulator's pid and its Lambda workers' (from /proc; empty where there is none, e.g. macOS)."""
+    local_dir = Path(os.environ.get("LOCAL_AWS_DIR", REPO / ".local" / "aws"))
+    try:
+        emulator = int((local_dir / "localstack.pid").read_text())
+        workers = [
+            int(stat.parent.name)
+            for stat in Path("/proc").glob("[0-9]*/stat")
+            if _parent(stat) == emulator and b"worker.py" in (stat.parent / "cmdline").read_bytes()
+        ]
+    except (OSError, ValueError):
+        return {}
+    return {"emulator": [emulator], "worker": workers}
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_seconds(processes: dict[str, list[int]]) -> dict[str, float]:
+    from scripts.bench_http import process_cpu_seconds
+
+    return {name: sum(process_cpu_seconds(pid) for pid in pids) for name, pids in processes.items()}
 
 
 def signed_up(api: Any, endpoint: str) -> dict[str, str]:
