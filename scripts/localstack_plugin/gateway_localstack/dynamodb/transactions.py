@@ -13,7 +13,7 @@ made only of top-level SET name = :value, SET name = if_not_exists(name, :value)
 the gateway writes in transactions) are applied here directly, reading every right-hand side from the item as
 it was, as DynamoDB does, and storing the result through the table's put_item (moto's type, key and size
 checks). Anything else (nested paths, REMOVE, DELETE, sets, arithmetic, reserved words, key attributes, a
-type mismatch) goes to moto's update_item, which applies it or raises its usual error.
+type mismatch, an item put_item refuses) goes to moto's update_item, which applies it or raises its error.
 moto also parses each UpdateExpression again for every request (to check the names it uses) and again in
 update_item; the parsed tree is kept per expression string. It is never changed after parsing: moto reads it
 (find_clauses) or deep-copies it before validating (UpdateExpressionValidator).
@@ -78,6 +78,12 @@ class _Journal:
         self._items.append(_TouchedItem(table, hash_key, range_key, before, had_bucket))
         if table.stream_shard is not None and id(table) not in self._stream_lengths:
             self._stream_lengths[id(table)] = (table, len(table.stream_shard.items))
+
+    def copy_last(self) -> None:
+        """The last item remembered, about to be changed in place after all: keep a copy, not the object."""
+        touched = self._items[-1]
+        if touched.before is not _ABSENT:
+            touched.before = copy.deepcopy(touched.before)
 
     def restore(self) -> None:
         for touched in reversed(self._items):
@@ -145,9 +151,14 @@ def _apply(backend: DynamoDBBackend, action_type: str, action: dict[str, Any], j
         return
 
     plain = _plain_update(table, action) if action_type == "Update" else None
-    journal.remember(table, hash_key, range_key, replaced_whole=plain is not None)
-    if plain is not None and _apply_plain_update(table, key, current, plain):
-        return
+    updated = None if plain is None else _updated_attributes(key, current, plain)
+    journal.remember(table, hash_key, range_key, replaced_whole=updated is not None)
+    if updated is not None:
+        try:
+            table.put_item(updated)  # moto's type, key and size checks, then a new Item in place
+            return
+        except Exception:  # refused before writing: moto's update_item raises the error DynamoDB would,
+            journal.copy_last()  # changing the stored item in place
     condition_args = {
         "condition_expression": condition,
         "expression_attribute_names": names,
@@ -232,24 +243,23 @@ def _reserved_words() -> frozenset[str]:
     return frozenset(word.upper() for word in ReservedKeywords.get_reserved_keywords())
 
 
-def _apply_plain_update(table: Any, key: dict[str, Any], current: Any, plain: list[PlainAction]) -> bool:
-    """Stores the updated item as a new Item (moto's put_item checks types, keys and size); False, with
-    nothing written, when moto must apply it instead (an ADD to a non-number, an item put_item refuses)."""
+def _updated_attributes(key: dict[str, Any], current: Any, plain: list[PlainAction]) -> dict[str, Any] | None:
+    """The item after the update, in DynamoDB JSON, every right-hand side read from the item as it was; None
+    when moto must apply it instead (an ADD to something not a number, a number moto cannot read)."""
     before = current.to_json()["Attributes"] if current is not None else dict(key)
     after = dict(before)
-    for verb, name, value, read in plain:
-        if verb == "SET":
-            after[name] = before[read] if read is not None and read in before else value
-            continue
-        existing = before.get(name, {"N": "0"})
-        if set(existing) != {"N"}:
-            return False
-        after[name] = (DynamoType(existing) + DynamoType(value)).to_json()
     try:
-        table.put_item(after)
-    except Exception:  # refused: moto's update_item raises the error DynamoDB would
-        return False
-    return True
+        for verb, name, value, read in plain:
+            if verb == "SET":
+                after[name] = before[read] if read is not None and read in before else value
+                continue
+            existing = before.get(name, {"N": "0"})
+            if set(existing) != {"N"}:
+                return None
+            after[name] = (DynamoType(existing) + DynamoType(value)).to_json()
+    except Exception:  # e.g. a malformed number: moto's own path answers as it would
+        return None
+    return after
 
 
 def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:

@@ -240,6 +240,7 @@ REFUSED_UPDATES = {
     "a path twice": _update("SET n = :one ADD n :one", NUMBERS),
     "an unknown name": _update("SET #missing = :one", NUMBERS, {"#other": "x"}),
     "an ADD of a string": _update("ADD n :l", {":l": {"S": "x"}}),
+    "an item over 400 KB": _update("SET blob = :huge", {":huge": {"S": "x" * 410_000}}),
 }
 
 
@@ -307,3 +308,34 @@ def test_an_update_expression_is_parsed_once_and_left_as_parsed():
         counter = dynamodb.get_item(TableName=COUNTERS, Key={"pk": {"S": "spent"}})["Item"]
         assert counter["n"] == {"N": "14"}  # 5 + 2 + 3 + 4: each use applied its own values
     assert UpdateExpressionParser.make("SET n = n + :a") is not UpdateExpressionParser.make("SET n = n + :a")
+
+
+def test_an_update_put_item_refuses_goes_to_moto_and_is_still_undone(monkeypatch):
+    from moto.dynamodb.models.table import Table
+
+    real_put_item = Table.put_item
+    refusals = []
+
+    def refusing_once(table, attributes, *args, **kwargs):
+        if not refusals:
+            refusals.append(attributes)
+            raise ValueError("refused")
+        return real_put_item(table, attributes, *args, **kwargs)
+
+    failing = {
+        "ConditionCheck": {
+            "TableName": EVENTS,
+            "Key": {"pk": {"S": "key-1"}, "sk": {"S": "001"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    with mock_aws(), transactions.installed():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _make_tables(dynamodb)
+        before = _everything(dynamodb)
+        monkeypatch.setattr(Table, "put_item", refusing_once)
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(TransactItems=[_add(3), failing])
+        monkeypatch.setattr(Table, "put_item", real_put_item)
+        assert refusals  # the plain update was refused and applied by moto's update_item in place
+        assert _everything(dynamodb) == before
