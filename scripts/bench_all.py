@@ -8,6 +8,7 @@ the others; the exit status is 1 when any missed. Each benchmark prints its targ
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -91,8 +92,8 @@ def run(bench: Bench, scripts: Path) -> Outcome:
 
 
 def is_target_line(line: str) -> bool:
-    words = line.replace(":", " ").split()
-    return "target" in words and bool({"ok", "MISSED"} & set(words))
+    """A line naming a target and ending with its verdict."""
+    return bool(re.search(r"\btarget\b", line) and re.search(r"\b(ok|MISSED)\s*$", line))
 
 
 def summary(outcomes: list[Outcome]) -> str:

@@ -40,5 +40,7 @@ def test_all_passing_exits_zero(tmp_path, capsys):
 def test_only_lines_with_a_target_and_a_verdict_count_as_targets():
     assert bench_all.is_target_line("  target: admitted == limit: ok")
     assert bench_all.is_target_line("  target: x <= 5: 7 MISSED")
+    assert bench_all.is_target_line("zip size:  8.66 MB   (target < 20 MB)  ok")
     assert not bench_all.is_target_line("zip size:  12.3 MB   (target < 20 MB)")
     assert not bench_all.is_target_line("ok, seeded 100,000 items")
+    assert not bench_all.is_target_line("the target's token: ok so far, then more")
