@@ -1,5 +1,7 @@
 """Service wiring: one instance of each service per process, built from the settings on first use.
 
+Its module is imported then too: a cold start imports only the services its first requests need.
+
 Each `Provider` is both the way code gets a service (`deps.model_service.get()`) and a FastAPI
 dependency (`Depends(deps.model_service)`) that tests can override. As a dependency it is a coroutine, so
 FastAPI hands it out inline instead of on a worker thread: thread hops are left to code that does I/O.
@@ -7,36 +9,31 @@ FastAPI hands it out inline instead of on a worker thread: thread hops are left 
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from gateway.auth.standing import UserStandings
-from gateway.auth.tokens import JwksCache, TokenVerifier
-from gateway.providers.api_gateway import ApiGatewayKeys
-from gateway.providers.bedrock import BedrockModels
-from gateway.providers.cognito import CognitoUserPool
-from gateway.providers.cognito_identity import CognitoIdentityPool
-from gateway.providers.knowledge_bases import BedrockKnowledgeBases
-from gateway.repositories.access import AccessRepository
-from gateway.repositories.api_keys import ApiKeyRepository
-from gateway.repositories.app_secrets import AppSecretRepository
-from gateway.repositories.audit import AuditRepository
-from gateway.repositories.bots import BotRepository
-from gateway.repositories.conversations import ConversationRepository
-from gateway.repositories.limits import LimitRepository
-from gateway.repositories.usage import UsageRepository
-from gateway.services.admin_reports import AdminReports
-from gateway.services.api_keys import ApiKeyService
-from gateway.services.audit import AuditService
-from gateway.services.bots import BotService, DirectoryBudget
-from gateway.services.conversations import ConversationService
-from gateway.services.identity import IdentityService
-from gateway.services.knowledge import KnowledgeCache, KnowledgeLimits
-from gateway.services.limits import LimitService
-from gateway.services.models import ModelService
-from gateway.services.paging import PageTokens
-from gateway.services.pricing import price_table
-from gateway.services.publications import OwnerStanding, PublicationService
-from gateway.services.user_admin import UserAdminService
 from gateway.settings import get_settings
+
+if TYPE_CHECKING:
+    from gateway.auth.standing import UserStandings
+    from gateway.auth.tokens import TokenVerifier
+    from gateway.providers.api_gateway import ApiGatewayKeys
+    from gateway.providers.bedrock import BedrockModels
+    from gateway.providers.cognito import CognitoUserPool
+    from gateway.providers.cognito_identity import CognitoIdentityPool
+    from gateway.repositories.api_keys import ApiKeyRepository
+    from gateway.repositories.bots import BotRepository
+    from gateway.repositories.usage import UsageRepository
+    from gateway.services.admin_reports import AdminReports
+    from gateway.services.api_keys import ApiKeyService
+    from gateway.services.audit import AuditService
+    from gateway.services.bots import BotService
+    from gateway.services.conversations import ConversationService
+    from gateway.services.identity import IdentityService
+    from gateway.services.limits import LimitService
+    from gateway.services.models import ModelService
+    from gateway.services.paging import PageTokens
+    from gateway.services.publications import PublicationService
+    from gateway.services.user_admin import UserAdminService
 
 _providers: list["Provider"] = []
 
@@ -63,39 +60,54 @@ class Provider[T]:
         self._instance = None
 
 
-def _token_verifier() -> TokenVerifier:
+def _token_verifier() -> "TokenVerifier":
+    from gateway.auth.tokens import JwksCache, TokenVerifier
+
     settings = get_settings()
     return TokenVerifier(
         JwksCache(settings.resolved_jwks_url), settings.token_issuer, settings.user_pool_client_id
     )
 
 
-def _user_pool() -> CognitoUserPool:
+def _user_pool() -> "CognitoUserPool":
+    from gateway.providers.cognito import CognitoUserPool
+
     settings = get_settings()
     return CognitoUserPool(settings.user_pool_id, settings.user_pool_client_id)
 
 
-def _identity_pool() -> CognitoIdentityPool:
+def _identity_pool() -> "CognitoIdentityPool":
+    from gateway.providers.cognito_identity import CognitoIdentityPool
+
     settings = get_settings()
     return CognitoIdentityPool(settings.identity_pool_id, settings.region, settings.user_pool_id)
 
 
-def _api_key_repository() -> ApiKeyRepository:
+def _api_key_repository() -> "ApiKeyRepository":
+    from gateway.repositories.api_keys import ApiKeyRepository
+
     return ApiKeyRepository(get_settings().table_api_keys)
 
 
-def _api_gateway_keys() -> ApiGatewayKeys:
+def _api_gateway_keys() -> "ApiGatewayKeys":
+    from gateway.providers.api_gateway import ApiGatewayKeys
+
     return ApiGatewayKeys(get_settings().usage_plan_name)
 
 
-def _user_standings() -> UserStandings:
+def _user_standings() -> "UserStandings":
+    from gateway.auth.standing import UserStandings
+    from gateway.repositories.access import AccessRepository
+
     settings = get_settings()
     return UserStandings(
         user_pool.get(), AccessRepository(settings.table_api_keys), settings.user_standing_cache_seconds
     )
 
 
-def _api_key_service() -> ApiKeyService:
+def _api_key_service() -> "ApiKeyService":
+    from gateway.services.api_keys import ApiKeyService
+
     settings = get_settings()
     return ApiKeyService(
         api_key_repository.get(),
@@ -106,12 +118,17 @@ def _api_key_service() -> ApiKeyService:
     )
 
 
-def _audit_service() -> AuditService:
+def _audit_service() -> "AuditService":
+    from gateway.repositories.audit import AuditRepository
+    from gateway.services.audit import AuditService
+
     settings = get_settings()
     return AuditService(AuditRepository(settings.table_audit, settings.audit_retention_days))
 
 
-def _identity_service() -> IdentityService:
+def _identity_service() -> "IdentityService":
+    from gateway.services.identity import IdentityService
+
     settings = get_settings()
     return IdentityService(
         user_pool.get(),
@@ -123,12 +140,18 @@ def _identity_service() -> IdentityService:
     )
 
 
-def _page_tokens() -> PageTokens:
+def _page_tokens() -> "PageTokens":
+    from gateway.repositories.app_secrets import AppSecretRepository
+    from gateway.services.paging import PageTokens
+
     secrets_repository = AppSecretRepository(get_settings().table_api_keys)
     return PageTokens(lambda: secrets_repository.get_or_create("paging-token-key"))
 
 
-def _user_admin_service() -> UserAdminService:
+def _user_admin_service() -> "UserAdminService":
+    from gateway.repositories.access import AccessRepository
+    from gateway.services.user_admin import UserAdminService
+
     return UserAdminService(
         user_pool.get(),
         api_key_service.get(),
@@ -139,23 +162,33 @@ def _user_admin_service() -> UserAdminService:
     )
 
 
-def _bedrock_models() -> BedrockModels:
+def _bedrock_models() -> "BedrockModels":
+    from gateway.providers.bedrock import BedrockModels
+
     return BedrockModels(get_settings().model_catalog_ttl_seconds)
 
 
-def _usage_repository() -> UsageRepository:
+def _usage_repository() -> "UsageRepository":
+    from gateway.repositories.usage import UsageRepository
+
     settings = get_settings()
     return UsageRepository(settings.table_usage, settings.usage_retention_days)
 
 
-def _limit_service() -> LimitService:
+def _limit_service() -> "LimitService":
+    from gateway.repositories.limits import LimitRepository
+    from gateway.services.limits import LimitService
+
     settings = get_settings()
     return LimitService(
         LimitRepository(settings.table_usage), settings.group_policies, settings.default_policy
     )
 
 
-def _model_service() -> ModelService:
+def _model_service() -> "ModelService":
+    from gateway.services.models import ModelService
+    from gateway.services.pricing import price_table
+
     settings = get_settings()
     return ModelService(
         bedrock_models.get(),
@@ -172,11 +205,18 @@ def _model_service() -> ModelService:
     )
 
 
-def _bot_repository() -> BotRepository:
+def _bot_repository() -> "BotRepository":
+    from gateway.repositories.bots import BotRepository
+
     return BotRepository(get_settings().table_bots)
 
 
-def _bot_service() -> BotService:
+def _bot_service() -> "BotService":
+    from gateway.providers.knowledge_bases import BedrockKnowledgeBases
+    from gateway.repositories.limits import LimitRepository
+    from gateway.services.bots import BotService, DirectoryBudget
+    from gateway.services.knowledge import KnowledgeCache, KnowledgeLimits
+
     settings = get_settings()
     return BotService(
         bot_repository.get(),
@@ -201,7 +241,9 @@ def _bot_service() -> BotService:
     )
 
 
-def _publication_service() -> PublicationService:
+def _publication_service() -> "PublicationService":
+    from gateway.services.publications import OwnerStanding, PublicationService
+
     settings = get_settings()
     return PublicationService(
         bot_service.get(),
@@ -215,7 +257,10 @@ def _publication_service() -> PublicationService:
     )
 
 
-def _conversation_service() -> ConversationService:
+def _conversation_service() -> "ConversationService":
+    from gateway.repositories.conversations import ConversationRepository
+    from gateway.services.conversations import ConversationService
+
     return ConversationService(
         ConversationRepository(get_settings().table_conversations),
         model_service.get(),
@@ -235,7 +280,11 @@ audit_service = Provider(_audit_service)
 identity_service = Provider(_identity_service)
 
 
-def _admin_reports() -> AdminReports:
+def _admin_reports() -> "AdminReports":
+    from gateway.repositories.audit import AuditRepository
+    from gateway.repositories.conversations import ConversationRepository
+    from gateway.services.admin_reports import AdminReports
+
     settings = get_settings()
     return AdminReports(
         ConversationRepository(settings.table_conversations),

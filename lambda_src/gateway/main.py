@@ -7,30 +7,35 @@ from typing import Any
 
 from fastapi import FastAPI
 from mangum import Mangum
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from gateway import __version__, deps
-from gateway.api import (
-    admin_bots,
-    admin_reports,
-    admin_users,
-    auth,
-    bedrock,
-    bots,
-    conversations,
-    health,
-    me,
-    openai_compat,
-    openai_embeddings,
-    publications,
-)
 from gateway.cors import cors_middleware
 from gateway.errors import install_error_handlers
+from gateway.fastapi_compat import skip_unused_pydantic_v1_import
+from gateway.lazy_routers import LazyRouter, include_lazy_routers
 from gateway.logs import configure_logging
 from gateway.middleware import RequestContextMiddleware
 from gateway.services.audit import AuditMiddleware
-from gateway.services.reconciler import Reconciler
 from gateway.settings import get_settings
+
+# The app's routers in matching order: (module, the prefixes every path of its router starts with). Each is
+# imported and included on the first request whose path starts with one of them (gateway/lazy_routers.py).
+LAZY_ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("gateway.api.health", ("/health",)),
+    ("gateway.api.auth", ("/register", "/login", "/refresh", "/logout")),
+    ("gateway.api.me", ("/me",)),
+    ("gateway.api.bedrock", ("/bedrock",)),
+    ("gateway.api.conversations", ("/conversations",)),
+    ("gateway.api.openai_compat", ("/v1/",)),
+    ("gateway.api.openai_embeddings", ("/v1/",)),
+    ("gateway.api.bots", ("/bots",)),
+    ("gateway.api.publications", ("/bots/", "/published/")),
+    ("gateway.api.admin_users", ("/admin/",)),
+    ("gateway.api.admin_reports", ("/admin/",)),
+    ("gateway.api.admin_bots", ("/admin/bots/",)),
+)
 
 
 class GatewayApp(FastAPI):
@@ -38,6 +43,16 @@ class GatewayApp(FastAPI):
         # CORS outside every other layer: Starlette answers unexpected errors (500) and oversized bodies (413)
         # outside the user middleware, and a browser must be able to read those answers too.
         return cors_middleware(super().build_middleware_stack(), get_settings().cors_allowed_origins)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The whole route table: routers still waiting for their first request are included first."""
+        include_lazy_routers(self)
+        return self.router.routes
+
+    def openapi(self) -> dict[str, Any]:
+        include_lazy_routers(self)
+        return super().openapi()
 
 
 def create_app() -> FastAPI:
@@ -48,21 +63,9 @@ def create_app() -> FastAPI:
     # Added last runs first: the request id exists before the audit event is written.
     app.add_middleware(AuditMiddleware, service_factory=deps.audit_service.get)
     app.add_middleware(RequestContextMiddleware)
-    for router in (
-        health.router,
-        auth.router,
-        me.router,
-        bedrock.router,
-        conversations.router,
-        openai_compat.router,
-        openai_embeddings.router,
-        bots.router,
-        publications.router,
-        admin_users.router,
-        admin_reports.router,
-        admin_bots.router,
-    ):
-        app.include_router(router)
+    skip_unused_pydantic_v1_import()
+    for module, prefixes in LAZY_ROUTERS:
+        app.router.routes.append(LazyRouter(app, module, prefixes))
     return app
 
 
@@ -82,6 +85,8 @@ def is_scheduled_event(event: Any) -> bool:
 def reconcile(context: Any) -> dict[str, int]:
     """Settle or release the calls pending longer than any invocation of this function can last: at the
     start of an invocation its remaining time is the function's timeout."""
+    from gateway.services.reconciler import Reconciler  # the schedule's invocations only
+
     timeout_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)
     reconciler = Reconciler(deps.usage_repository.get(), deps.limit_service.get())
     return reconciler.run(timedelta(seconds=timeout_seconds) + RECONCILE_MARGIN).as_dict()

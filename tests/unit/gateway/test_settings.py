@@ -79,3 +79,41 @@ def test_production_requires_the_user_pool(monkeypatch):
     monkeypatch.setenv("GATEWAY_ENVIRONMENT", "prod")
     with pytest.raises(ValidationError, match="user_pool_id"):
         Settings()
+
+
+def test_variable_names_are_read_in_any_case_and_unknown_ones_ignored(monkeypatch):
+    monkeypatch.setenv("gateway_region", "eu-central-1")
+    monkeypatch.setenv("GATEWAY_NOT_A_SETTING", "anything")
+    assert Settings().region == "eu-central-1"
+
+
+def test_keyword_arguments_win_over_the_environment(monkeypatch):
+    monkeypatch.setenv("GATEWAY_REGION", "eu-west-1")
+    monkeypatch.setenv("GATEWAY_MAX_API_KEYS_PER_USER", "7")
+    settings = Settings(region="ap-south-1")
+    assert (settings.region, settings.max_api_keys_per_user) == ("ap-south-1", 7)
+
+
+def test_structured_settings_come_from_json_and_plain_ones_as_text(monkeypatch):
+    monkeypatch.setenv("GATEWAY_PUBLICATION_MAX", '{"burst_limit": 7}')
+    monkeypatch.setenv("GATEWAY_GROUP_POLICIES", '{"Admin": {"allowed_models": ["amazon.*"]}}')
+    monkeypatch.setenv("GATEWAY_USAGE_PLAN_NAME", '["not", "json", "here"]')
+    settings = Settings()
+    assert settings.publication_max.burst_limit == 7
+    assert settings.group_policies["Admin"].allowed_models == ["amazon.*"]
+    assert settings.usage_plan_name == '["not", "json", "here"]'
+
+
+def test_malformed_json_is_refused_at_start_without_echoing_the_value(monkeypatch):
+    monkeypatch.setenv("GATEWAY_KNOWLEDGE_BASE_IDS", '["ABCDEFGH12", secret-ish')
+    with pytest.raises(ValueError, match="GATEWAY_KNOWLEDGE_BASE_IDS is not valid JSON") as refused:
+        Settings()
+    assert "secret-ish" not in str(refused.value)
+
+
+def test_defaults_are_validated_like_values_from_the_environment():
+    class BadDefault(Settings):
+        auto_join_groups: list[str] = ["Superusers"]  # noqa: RUF012 (a pydantic field)
+
+    with pytest.raises(ValidationError, match="Superusers"):
+        BadDefault()
