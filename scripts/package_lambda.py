@@ -5,12 +5,20 @@ The zip holds the `gateway` package and its pinned dependencies (lambda_src/requ
 manylinux wheels for the Lambda runtime (CPython 3.12, x86_64), unpacked. boto3 is not bundled: the
 function uses the runtime's copy. Entries are sorted, timestamps and permissions fixed, and no
 caches or tests are included.
+
+Every module ships with its bytecode (`__pycache__/*.cpython-312.pyc`): the function's code directory is
+read-only, so without it each cold start compiles every module it imports, about half of the import time.
+The bytecode is hash-checked (PEP 552): valid for exactly the source next to it, whatever the file times,
+and ignored (the source compiled as before) should that source ever change.
 """
 
 import argparse
 import hashlib
+import importlib.util
+import marshal
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -112,6 +120,29 @@ def collect_entries(wheels: list[Path], source_dir: Path) -> dict[str, bytes]:
     return entries
 
 
+def with_bytecode(entries: dict[str, bytes]) -> dict[str, bytes]:
+    """The entries plus, for each module, the bytecode the Lambda runtime (CPython 3.12) loads instead of
+    compiling it: magic number, flags (hash-based, checked), the source's hash, the marshalled code."""
+    if sys.version_info[:2] != tuple(int(part) for part in LAMBDA_PYTHON.split(".")):
+        raise SystemExit(f"package: bytecode for python{LAMBDA_PYTHON} needs that interpreter to build it")
+    checked_hash = (0b11).to_bytes(4, "little")
+    with_pyc = dict(entries)
+    for name, source in entries.items():
+        if not name.endswith(".py"):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # dependencies' own SyntaxWarnings: not ours to fix
+                code = compile(source, name, "exec", dont_inherit=True)
+        except SyntaxError:
+            continue  # e.g. a template shipped as .py: the runtime would refuse it too, if ever imported
+        folder, _, filename = name.rpartition("/")
+        cached = f"__pycache__/{filename[:-3]}.{sys.implementation.cache_tag}.pyc"
+        header = importlib.util.MAGIC_NUMBER + checked_hash + importlib.util.source_hash(source)
+        with_pyc[f"{folder}/{cached}" if folder else cached] = header + marshal.dumps(code)
+    return with_pyc
+
+
 def write_zip(entries: dict[str, bytes], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(".zip.partial")
@@ -127,7 +158,7 @@ def write_zip(entries: dict[str, bytes], output: Path) -> None:
 
 def build(output: Path, wheel_cache: Path) -> Path:
     wheels = download_wheels(REQUIREMENTS, wheel_cache)
-    write_zip(collect_entries(wheels, SOURCE_DIR), output)
+    write_zip(with_bytecode(collect_entries(wheels, SOURCE_DIR)), output)
     return output
 
 

@@ -1,4 +1,6 @@
 import hashlib
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -85,5 +87,58 @@ def test_real_build_is_reproducible_and_small(tmp_path):
     assert "gateway/main.py" in names
     assert any(name.startswith("fastapi/") for name in names)
     assert any(name.startswith("pydantic_core/") and name.endswith(".so") for name in names)
-    assert not any(name.startswith(("boto3/", "botocore/")) or "__pycache__" in name for name in names)
+    assert not any(name.startswith(("boto3/", "botocore/")) for name in names)
+    assert "gateway/__pycache__/main.cpython-312.pyc" in names
+    assert "fastapi/__pycache__/applications.cpython-312.pyc" in names
     assert first.stat().st_size < 20_000_000
+
+
+# Imports `app` from the folder given, spying on the compiler: prints the modules compiled from source.
+_IMPORT_AND_LIST_COMPILED = """
+import importlib.machinery, sys
+compiled = []
+to_code = importlib.machinery.SourceFileLoader.source_to_code
+def spy(self, data, path, *args, **kwargs):
+    compiled.append(path.rsplit("/", 1)[-1])
+    return to_code(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = spy
+sys.path.insert(0, sys.argv[1])
+import app.main
+print(app.main.ANSWER, sorted(compiled))
+"""
+
+
+def _import_from(folder):
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_AND_LIST_COMPILED, str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+    )
+    return result.stdout.split(" ", 1)
+
+
+def test_modules_ship_with_bytecode_used_for_their_source_only(tmp_path):
+    sources = {
+        "app/__init__.py": b"",
+        "app/main.py": b"from app.util import ANSWER\n",
+        "app/util.py": b"ANSWER = 42\n",
+    }
+    entries = package_lambda.with_bytecode({**sources, "app/data.json": b"{}"})
+    assert sorted(entries) == sorted(
+        [
+            *sources,
+            "app/data.json",
+            "app/__pycache__/__init__.cpython-312.pyc",
+            "app/__pycache__/main.cpython-312.pyc",
+            "app/__pycache__/util.cpython-312.pyc",
+        ]
+    )
+    for name, content in entries.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
+    assert _import_from(tmp_path) == ["42", "[]\n"]  # nothing compiled at import
+    # A source changed after packaging: its bytecode no longer matches, and the source is what runs.
+    (tmp_path / "app" / "util.py").write_bytes(b"ANSWER = 43\n")
+    assert _import_from(tmp_path) == ["43", "['util.py']\n"]
