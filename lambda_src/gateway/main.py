@@ -66,6 +66,8 @@ def create_app() -> FastAPI:
     skip_unused_pydantic_v1_import()
     for module, prefixes in LAZY_ROUTERS:
         app.router.routes.append(LazyRouter(app, module, prefixes))
+    if settings.include_routers_at_start:
+        include_lazy_routers(app)
     return app
 
 

@@ -118,6 +118,9 @@ class Settings(BaseModel):
     # Only for the local AWS target: every boto3 client goes there instead of AWS.
     aws_endpoint_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Lambda SnapStart (Terraform's snap_start): init runs once, before the snapshot every instance resumes
+    # from, so the routers are included then, not by each instance's first requests (gateway/lazy_routers.py).
+    include_routers_at_start: bool = False
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""

@@ -95,6 +95,8 @@ locals {
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },
+    # Init runs once per version under SnapStart: build every route then, not on each restored instance.
+    var.snap_start ? { GATEWAY_INCLUDE_ROUTERS_AT_START = "true" } : {},
   )
 }
 

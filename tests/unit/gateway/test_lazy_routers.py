@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import gateway.api
 from gateway.lazy_routers import LazyRouter
 from gateway.main import LAZY_ROUTERS, create_app
+from gateway.settings import get_settings
 
 
 def _eager_app() -> FastAPI:
@@ -149,3 +150,11 @@ def test_concurrent_first_requests_include_each_router_once(stack):
     assert len(included) == len(set(included))
     waiting = [route.module for route in app.router.routes if isinstance(route, LazyRouter)]
     assert not set(waiting) & set(included)
+
+
+def test_with_snapstart_every_router_is_included_during_init(monkeypatch):
+    monkeypatch.setenv("GATEWAY_INCLUDE_ROUTERS_AT_START", "true")
+    get_settings.cache_clear()
+    app = create_app()
+    assert not [route for route in app.router.routes if isinstance(route, LazyRouter)]
+    assert _included_modules(app) == [module for module, _ in LAZY_ROUTERS]
