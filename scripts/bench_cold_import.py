@@ -171,28 +171,22 @@ def deferred_costs(python: str, code_dir: Path, env: dict[str, str], runs: int) 
     return [statistics.median(column) for column in zip(*samples, strict=True)]
 
 
-def _median_seconds(python: str, code_dir: Path, env: dict[str, str], script: str, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        result = subprocess.run(
-            [python, "-c", script], capture_output=True, text=True, check=True, env=env, cwd=code_dir
-        )
-        samples.append(float(result.stdout.strip().splitlines()[-1]))
-    return statistics.median(samples)
-
-
-def first_request_costs(python: str, code_dir: Path, env: dict[str, str], runs: int) -> list[float]:
-    """Median seconds routing each first request costs, each in a fresh process after the import."""
-    return [
-        _median_seconds(
-            python,
-            code_dir,
-            env,
-            _MEASURE_FIRST_REQUEST.format(code_dir=str(code_dir), method=m, path=p),
-            runs,
-        )
-        for m, p in _FIRST_REQUESTS
+def router_costs(python: str, code_dir: Path, env: dict[str, str], rounds: int) -> tuple[float, list[float]]:
+    """Median seconds, each sample in a fresh process after the import: including every router, and routing
+    each first request. Sampled in rounds, one of each per round, so that all see the same machine."""
+    scripts = [_MEASURE_ALL_ROUTERS.format(code_dir=str(code_dir))] + [
+        _MEASURE_FIRST_REQUEST.format(code_dir=str(code_dir), method=method, path=path)
+        for method, path in _FIRST_REQUESTS
     ]
+    samples: list[list[float]] = [[] for _ in scripts]
+    for _ in range(rounds):
+        for script, column in zip(scripts, samples, strict=True):
+            result = subprocess.run(
+                [python, "-c", script], capture_output=True, text=True, check=True, env=env, cwd=code_dir
+            )
+            column.append(float(result.stdout.strip().splitlines()[-1]))
+    all_routers, *first_requests = [statistics.median(column) for column in samples]
+    return all_routers, first_requests
 
 
 def main() -> None:
@@ -217,12 +211,9 @@ def main() -> None:
             bare.append(sample(sys.executable, app_dir, "bare_app", env))
         slowest = slowest_imports(sys.executable, app_dir, "gateway.main", env, 10)
         deferred = deferred_costs(sys.executable, app_dir, env, args.runs)
-        # Fewer samples per first request: there are many, and each is far from the target.
-        first_runs = max(3, args.runs // 3)
-        all_routers = _median_seconds(
-            sys.executable, app_dir, env, _MEASURE_ALL_ROUTERS.format(code_dir=str(app_dir)), args.runs
-        )
-        first_requests = first_request_costs(sys.executable, app_dir, env, first_runs)
+        # Fewer rounds than import samples: each is thirteen processes.
+        rounds = max(5, args.runs // 2)
+        all_routers, first_requests = router_costs(sys.executable, app_dir, env, rounds)
 
     ours_ms, bare_ms = statistics.median(ours) * 1000, statistics.median(bare) * 1000
     ratio = ours_ms / bare_ms
@@ -244,7 +235,7 @@ def main() -> None:
         print(f"  {seconds * 1000:7.1f} ms  {what}")
     print(
         f"routers on first request: all of them at start would add {all_routers * 1000:.1f} ms to the import;"
-        f" a first request's routing costs (median of {first_runs}, fresh process each):"
+        f" a first request's routing costs (median of {rounds}, fresh process each):"
     )
     for (method, path), seconds in zip(_FIRST_REQUESTS, first_requests, strict=True):
         print(f"  {seconds * 1000:7.1f} ms  {method} {path}")
