@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from gateway import deps
-from gateway.auth.dependencies import CurrentUser, RequestCaller
+from gateway.auth.dependencies import CallerWithItems, CurrentUser, caller_reading
 from gateway.repositories.conversations import ConversationItem, MessageItem
 from gateway.services.audit import Audit
 from gateway.services.conversations import ConversationService, Reply
@@ -15,6 +15,14 @@ from gateway.services.pricing import micros_to_usd
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 Conversations = Annotated[ConversationService, Depends(deps.conversation_service)]
 MAX_MESSAGE_CHARS = 32_000
+
+
+def _conversation_item(request: Request, user_id: str) -> list[tuple[str, dict[str, str]]]:
+    return [deps.conversation_service.get().item_key(user_id, request.path_params["conversation_id"])]
+
+
+# The caller, with the conversation read in the same round trip as their key.
+ConversationCaller = Annotated[CallerWithItems, Depends(caller_reading(_conversation_item))]
 
 
 class CreateConversationRequest(BaseModel):
@@ -141,12 +149,13 @@ def get_conversation(
 def send_message(
     conversation_id: str,
     body: SendMessageRequest,
-    caller: RequestCaller,
+    turn: ConversationCaller,
     conversations: Conversations,
     audit: Audit,
 ) -> SendMessageResponse:
     audit.resource = f"conversation/{conversation_id}"
-    return SendMessageResponse.of(conversations.send(caller, conversation_id, body.content))
+    (stored,) = turn.items
+    return SendMessageResponse.of(conversations.send(turn.caller, conversation_id, body.content, stored))
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, name="conversations.delete")

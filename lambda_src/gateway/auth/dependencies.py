@@ -12,8 +12,8 @@ Groups and the enabled state come from Cognito (gateway/auth/standing.py), never
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Annotated
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -78,20 +78,34 @@ def get_token_user(
 TokenUser = Annotated[Principal, Depends(get_token_user)]
 
 
+Verifier = Annotated[TokenVerifier, Depends(deps.token_verifier)]
+ApiKeys = Annotated[ApiKeyService, Depends(deps.api_key_service)]
+# (request, user id) -> the items (table name, key) a route reads with the key, in the same round trip.
+AlsoRead = Callable[[Request, str], list[tuple[str, dict[str, str]]]]
+
+
 def get_current_user(
-    request: Request,
-    verifier: Annotated[TokenVerifier, Depends(deps.token_verifier)],
-    standings: Standings,
-    api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
+    request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
 ) -> Principal:
     """As `TokenUser`, plus the key; the key, the session item and the limit override in one read."""
+    return _current_user(request, verifier, standings, api_keys, None)[0]
+
+
+def _current_user(
+    request: Request,
+    verifier: TokenVerifier,
+    standings: UserStandings,
+    api_keys: ApiKeyService,
+    also: AlsoRead | None,
+) -> tuple[Principal, tuple[dict[str, Any] | None, ...]]:
     principal = _verified(request, verifier)
-    check = api_keys.check(request.headers.get(API_KEY_HEADER), principal.user_id)
+    extra = also(request, principal.user_id) if also else None
+    check = api_keys.check(request.headers.get(API_KEY_HEADER), principal.user_id, extra)
     _refuse_signed_out(principal, check.session)
     principal = _with_standing(principal, standings, check.session.rights_version)
     record = api_keys.accept(check.record)
     _keep_limit_override(request, check)
-    return replace(principal, api_key_id=record.key_id)
+    return replace(principal, api_key_id=record.key_id), check.also
 
 
 def _keep_limit_override(request: Request, check: KeyCheck) -> None:
@@ -149,6 +163,11 @@ def request_id_for(request: Request) -> str:
     return f"idem-{key}"
 
 
+def client_chose_request_id(request: Request) -> bool:
+    """Whether the call's request id is the client's (an Idempotency-Key), which a retry may send again."""
+    return IDEMPOTENCY_HEADER in request.headers
+
+
 def _caller(principal: Principal, request: Request) -> Caller:
     return Caller(
         user_id=principal.user_id,
@@ -157,6 +176,7 @@ def _caller(principal: Principal, request: Request) -> Caller:
         request_id=request_id_for(request),
         limit_override=request.scope.get("state", {}).get(LIMIT_OVERRIDE_STATE_KEY),
         audit=deps.audit_service.get().settlement_audit(request.scope),
+        reusable_request_id=client_chose_request_id(request),
     )
 
 
@@ -170,6 +190,25 @@ async def get_key_caller(request: Request, principal: KeyUser) -> Caller:
 
 RequestCaller = Annotated[Caller, Depends(get_request_caller)]
 KeyCaller = Annotated[Caller, Depends(get_key_caller)]
+
+
+@dataclass(frozen=True)
+class CallerWithItems:
+    caller: Caller
+    items: tuple[dict[str, Any] | None, ...]  # what `also` named, in order; None where there is no item
+
+
+def caller_reading(also: AlsoRead) -> Callable[..., CallerWithItems]:
+    """A `RequestCaller` dependency that also reads the items a route needs (e.g. the conversation a message
+    goes to) in the key's batch read: one round trip for both."""
+
+    def dependency(
+        request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
+    ) -> CallerWithItems:
+        principal, items = _current_user(request, verifier, standings, api_keys, also)
+        return CallerWithItems(_caller(principal, request), items)
+
+    return dependency
 
 
 def require_group(group: str) -> Callable[..., Principal]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeSerializer
 
 from gateway.aws import query_all, query_pages, table
 
@@ -41,6 +42,13 @@ class MessageItem:
     sources: list[str] | None = None
 
 
+_SERIALIZER = TypeSerializer()
+
+
+def _conversation_key(user_id: str, conversation_id: str) -> dict[str, str]:
+    return {"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"}
+
+
 def _conversation(item: dict[str, Any]) -> ConversationItem:
     return ConversationItem(**{name: item.get(name) for name in ConversationItem.__dataclass_fields__})
 
@@ -51,6 +59,12 @@ def _message(item: dict[str, Any]) -> MessageItem:
         if values[counter] is not None:
             values[counter] = int(values[counter])
     return MessageItem(**values)
+
+
+def _message_item(message: MessageItem) -> dict[str, Any]:
+    item = {k: v for k, v in vars(message).items() if v is not None}
+    item.update(pk=f"CONV#{message.conversation_id}", sk=f"MSG#{message.created_at}#{message.message_id}")
+    return item
 
 
 class ConversationRepository:
@@ -67,9 +81,18 @@ class ConversationRepository:
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, user_id: str, conversation_id: str) -> ConversationItem | None:
-        item = self._table.get_item(
-            Key={"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key=_conversation_key(user_id, conversation_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return self.from_item(item)
+
+    def item_key(self, user_id: str, conversation_id: str) -> tuple[str, dict[str, str]]:
+        """Where the conversation is (table name, key), for a batch read with other items."""
+        return self._table_name, _conversation_key(user_id, conversation_id)
+
+    @staticmethod
+    def from_item(item: dict[str, Any] | None) -> ConversationItem | None:
+        """The conversation of an item read at `item_key` (None: there was none)."""
         return _conversation(item) if item else None
 
     def list_for_user(
@@ -106,16 +129,42 @@ class ConversationRepository:
         )
 
     def touch(self, user_id: str, conversation_id: str, at: str) -> None:
-        self._table.update_item(
-            Key={"pk": f"USER#{user_id}", "sk": f"CONV#{conversation_id}"},
-            UpdateExpression="SET updated_at = :at",
-            ExpressionAttributeValues={":at": at},
-        )
+        self._table.update_item(**self._touch(user_id, conversation_id, at))
 
     def add_message(self, message: MessageItem) -> None:
-        item = {k: v for k, v in vars(message).items() if v is not None}
-        item.update(pk=f"CONV#{message.conversation_id}", sk=f"MSG#{message.created_at}#{message.message_id}")
-        self._table.put_item(Item=item)
+        self._table.put_item(Item=_message_item(message))
+
+    def transact_touch(self, user_id: str, conversation_id: str, at: str) -> dict[str, Any]:
+        """`touch` as a TransactWriteItems entry, for another transaction (a model call's settlement)."""
+        update = self._touch(user_id, conversation_id, at)
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": {k: {"S": v} for k, v in update["Key"].items()},
+                "UpdateExpression": update["UpdateExpression"],
+                "ExpressionAttributeValues": {
+                    k: _SERIALIZER.serialize(v) for k, v in update["ExpressionAttributeValues"].items()
+                },
+            }
+        }
+
+    def transact_add_message(self, message: MessageItem) -> dict[str, Any]:
+        """`add_message` as a TransactWriteItems entry, for another transaction."""
+        item = _message_item(message)
+        return {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+            }
+        }
+
+    @staticmethod
+    def _touch(user_id: str, conversation_id: str, at: str) -> dict[str, Any]:
+        return {
+            "Key": _conversation_key(user_id, conversation_id),
+            "UpdateExpression": "SET updated_at = :at",
+            "ExpressionAttributeValues": {":at": at},
+        }
 
     def messages(self, conversation_id: str) -> list[MessageItem]:
         items = query_all(

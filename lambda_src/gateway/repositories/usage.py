@@ -11,6 +11,9 @@ Settling writes the call and every roll-up in one transaction, conditioned on th
 a retried request id is never counted twice, and reports never scan. Both transactions are retried through
 conflicts and throttles (repositories/transactions.py). A pending call holds what it reserved, and a
 settlement that still fails leaves its outcome on the call: services/reconciler.py settles or releases it.
+A call that reserved nothing (services/models.py says when) is not written before: `record` puts it whole,
+settled, with its roll-ups in one transaction; if that still fails, the call is put pending with its outcome
+(`reserved` false), for the reconciler to settle as any other.
 """
 
 import hashlib
@@ -70,6 +73,8 @@ class CallRecord:
     reserved_windows: tuple[str, ...] = ()
     reserved_tokens: int = 0
     reserved_cost_micros: int = 0
+    # False: nothing was reserved nor written before the call (settled by `record`, not `settle`).
+    reserved: bool = True
     # Tells this request's own write from another's with the same request id, when a write is resent.
     attempt: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -118,8 +123,21 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         reserved_windows=tuple(item.get("reserved_windows", ())),
         reserved_tokens=int(item.get("reserved_tokens", 0)),
         reserved_cost_micros=int(item.get("reserved_cost_micros", 0)),
+        reserved=bool(item.get("reserved", True)),
         attempt=str(item.get("attempt", "")),
     )
+
+
+def _outcome(settlement: Settlement) -> dict[str, Any]:
+    """A settled call's outcome attributes."""
+    return {
+        "status": settlement.status,
+        "input_tokens": settlement.input_tokens,
+        "output_tokens": settlement.output_tokens,
+        "cost_micros": settlement.cost_micros,
+        "latency_ms": settlement.latency_ms,
+        **({"error_code": settlement.error_code} if settlement.error_code else {}),
+    }
 
 
 def _rollup(item: dict[str, Any]) -> Rollup:
@@ -167,26 +185,7 @@ class UsageRepository:
         self, call: CallRecord, now_epoch: int, extra_items: list[dict[str, Any]] | None = None
     ) -> None:
         """Record the call as pending, with `extra_items` (limit reservations) in the same transaction."""
-        item: dict[str, Any] = {
-            **_call_key(call.user_id, call.request_id),
-            "gsi1pk": pending_partition(call.request_id),
-            "gsi1sk": f"CALL#{call.started_at}#{call.request_id}",
-            "user_id": call.user_id,
-            "request_id": call.request_id,
-            "model_id": call.model_id,
-            "started_at": call.started_at,
-            "status": PENDING,
-            "attempt": call.attempt,
-            "reserved_tokens": call.reserved_tokens,
-            "reserved_cost_micros": call.reserved_cost_micros,
-            "expires_at": now_epoch + self._retention_seconds,
-        }
-        if call.reserved_windows:
-            item["reserved_windows"] = list(call.reserved_windows)
-        if call.key_id:
-            item["key_id"] = call.key_id
-        if call.conversation_id:
-            item["conversation_id"] = call.conversation_id
+        item = self._pending_item(call, now_epoch)
         put = {
             "Put": {
                 "TableName": self._table_name,
@@ -221,13 +220,42 @@ class UsageRepository:
                 return
             raise MeteringBusyError() from exc
 
+    def _pending_item(self, call: CallRecord, now_epoch: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **_call_key(call.user_id, call.request_id),
+            "gsi1pk": pending_partition(call.request_id),
+            "gsi1sk": f"CALL#{call.started_at}#{call.request_id}",
+            "user_id": call.user_id,
+            "request_id": call.request_id,
+            "model_id": call.model_id,
+            "started_at": call.started_at,
+            "status": PENDING,
+            "attempt": call.attempt,
+            "reserved_tokens": call.reserved_tokens,
+            "reserved_cost_micros": call.reserved_cost_micros,
+            "expires_at": now_epoch + self._retention_seconds,
+        }
+        if call.reserved_windows:
+            item["reserved_windows"] = list(call.reserved_windows)
+        if call.key_id:
+            item["key_id"] = call.key_id
+        if call.conversation_id:
+            item["conversation_id"] = call.conversation_id
+        if not call.reserved:
+            item["reserved"] = False
+        return item
+
     def _written_by(self, call: CallRecord) -> bool:
         """Whether the stored call is this request's own (its answer was lost, e.g. on a dropped line)."""
+        return self._own_item(call) is not None
+
+    def _own_item(self, call: CallRecord) -> dict[str, Any] | None:
+        """The stored call if this request wrote it; None if another did, none did, or it cannot be read."""
         try:
             stored = self.call(call.user_id, call.request_id)
         except (ClientError, ConnectionError, HTTPClientError):
-            return False
-        return stored is not None and stored.get("attempt") == call.attempt
+            return None
+        return stored if stored is not None and stored.get("attempt") == call.attempt else None
 
     def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
         return (
@@ -271,6 +299,28 @@ class UsageRepository:
                 }
             }
         ]
+        items.extend(self._rollup_items(call, settlement))
+        try:
+            transact_write([*items, *(extra_items or [])])
+        except (ClientError, ConnectionError, HTTPClientError) as exc:
+            codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False  # settled before (by an earlier send of this write, or by the reconciler)
+            log.warning(
+                "settlement deferred to the reconciler",
+                extra={
+                    "call_request_id": call.request_id,
+                    "reason": type(exc).__name__,
+                    "code": ",".join(codes),
+                },
+            )
+            self._keep_outcome(call, settlement)
+            return False
+        return True
+
+    def _rollup_items(self, call: CallRecord, settlement: Settlement) -> list[dict[str, Any]]:
+        """The ADDs of one settled call to the user's and the organisation's roll-ups."""
+        items: list[dict[str, Any]] = []
         increments = {
             ":requests": 1,
             ":errors": 0 if settlement.status == OK else 1,
@@ -321,12 +371,39 @@ class UsageRepository:
                     }
                 }
             )
+        return items
+
+    def record(
+        self,
+        call: CallRecord,
+        settlement: Settlement,
+        now_epoch: int,
+        extra_items: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Put a call that reserved nothing, settled, with its roll-ups and `extra_items`, in one transaction;
+        False when it still failed after its retries: the call is then put pending with its outcome for the
+        reconciler (its roll-ups come then), or, if even that fails, logged as lost."""
+        item = {
+            **self._pending_item(call, now_epoch),
+            "gsi1pk": f"USER#{call.user_id}",
+            **_outcome(settlement),
+        }
+        put = {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
         try:
-            transact_write([*items, *(extra_items or [])])
+            transact_write([put, *self._rollup_items(call, settlement), *(extra_items or [])])
         except (ClientError, ConnectionError, HTTPClientError) as exc:
             codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
             if codes and codes[0] == "ConditionalCheckFailed":
-                return False  # settled before (by an earlier send of this write, or by the reconciler)
+                if self._written_by(call):  # an earlier send of this very transaction went through
+                    return True
+                log.error("request id recorded before", extra={"call_request_id": call.request_id})
+                return False
             log.warning(
                 "settlement deferred to the reconciler",
                 extra={
@@ -335,20 +412,37 @@ class UsageRepository:
                     "code": ",".join(codes),
                 },
             )
-            self._keep_outcome(call, settlement)
-            return False
+            return self._keep_unsettled(call, settlement, now_epoch)
         return True
+
+    def _keep_unsettled(self, call: CallRecord, settlement: Settlement, now_epoch: int) -> bool:
+        """Put the call pending with its outcome, for the reconciler; True if the transaction had in fact
+        gone through (its answer lost), False otherwise."""
+        item = {**self._pending_item(call, now_epoch), "outcome": _outcome(settlement)}
+        try:
+            table(self._table_name).put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except (ClientError, ConnectionError, HTTPClientError):
+            stored = self._own_item(call)
+            if stored is not None:  # the transaction went through after all (settled), or this put did
+                return stored.get("status") != PENDING
+            # Nothing of this call is stored: only this line tells of it.
+            log.exception(
+                "unsettled call lost",
+                extra={
+                    "call_request_id": call.request_id,
+                    "user_id": call.user_id,
+                    "model_id": call.model_id,
+                    "status": settlement.status,
+                    "input_tokens": settlement.input_tokens,
+                    "output_tokens": settlement.output_tokens,
+                    "cost_micros": settlement.cost_micros,
+                },
+            )
+        return False
 
     def _keep_outcome(self, call: CallRecord, settlement: Settlement) -> None:
         """Store the outcome on the pending call, for the reconciler to settle; best effort."""
-        outcome = {
-            "status": settlement.status,
-            "input_tokens": settlement.input_tokens,
-            "output_tokens": settlement.output_tokens,
-            "cost_micros": settlement.cost_micros,
-            "latency_ms": settlement.latency_ms,
-            **({"error_code": settlement.error_code} if settlement.error_code else {}),
-        }
+        outcome = _outcome(settlement)
         try:
             table(self._table_name).update_item(
                 Key=_call_key(call.user_id, call.request_id),

@@ -67,6 +67,8 @@ class KeyCheck:
     record: ApiKeyRecord | None  # None: no such key, or not the owner's
     session: SessionState
     limit_override: dict[str, Any] | None  # None: not read (no limits table given)
+    # The items the request asked to read with the key (`also` of check), in order; None where none is.
+    also: tuple[dict[str, Any] | None, ...] = ()
 
 
 class ApiKeyService:
@@ -152,11 +154,18 @@ class ApiKeyService:
         record = self._repository.find_by_hash(hash_key(value))
         return self.accept(record)
 
-    def check(self, value: str | None, owner_id: str | None = None) -> KeyCheck:
-        """The key with this value, read in the same batch as its owner's session item and limit override;
-        `record` is None unless the key is `owner_id`'s (when given). The owner is the token's user, else the
-        one this process saw for the key's hash before (a key's owner never changes): only a key never seen
-        needs a read of its own. `accept(check.record)` then admits it."""
+    def check(
+        self,
+        value: str | None,
+        owner_id: str | None = None,
+        also: list[tuple[str, dict[str, str]]] | None = None,
+    ) -> KeyCheck:
+        """The key with this value, read in the same batch as its owner's session item and limit override,
+        and the items `also` names (table name, key) for the request; `record` is None unless the key is
+        `owner_id`'s (when given). The owner is the token's user, else the one this process saw for the key's
+        hash before (a key's owner never changes): only a key never seen needs a read of its own.
+        `accept(check.record)` then admits it."""
+        also = also or []
         if not value:
             raise InvalidApiKeyError()
         key_hash = hash_key(value)
@@ -167,9 +176,9 @@ class ApiKeyService:
             if record is None or not record.active:
                 raise InvalidApiKeyError()
             owner = record.owner_id
-            _, items = self._repository.find_by_hash_with(None, self._owner_items(owner))
+            _, items = self._repository.find_by_hash_with(None, [*self._owner_items(owner), *also])
         else:
-            record, items = self._repository.find_by_hash_with(key_hash, self._owner_items(owner))
+            record, items = self._repository.find_by_hash_with(key_hash, [*self._owner_items(owner), *also])
         if record is not None and record.owner_id != owner:
             record = None
         if record is not None:
@@ -181,6 +190,7 @@ class ApiKeyService:
             record=record,
             session=session_from_item(items[0]),
             limit_override=override_from_item(items[1]) if self._limits_table else None,
+            also=tuple(items[len(items) - len(also) :]),
         )
 
     def _owner_items(self, owner_id: str) -> list[tuple[str, dict[str, str]]]:

@@ -109,32 +109,23 @@ class LimitService:
         now: datetime,
         stored_override: dict[str, Any] | None = None,
     ) -> tuple[Reservation, list[CounterMove]]:
-        """The counter moves reserving one call, with their checks; refuses at once what no window allows."""
+        """The counter moves reserving one call, with their checks (none when the user has no limit);
+        refuses at once what no window allows."""
         limits = self.limits_for(user_id, groups, stored_override)
         windows = Windows.at(now)
-        budget = (
-            None if limits.budget_usd_per_month is None else int(limits.budget_usd_per_month * MICROS_PER_USD)
-        )
-        moves = [
-            CounterMove(windows.minute, {"requests": 1}, _checks([("requests_per_minute", "requests", 1,
-                                                                   limits.requests_per_minute)])),
-            CounterMove(windows.day, {"requests": 1, "tokens": tokens}, _checks([
-                ("requests_per_day", "requests", 1, limits.requests_per_day),
-                ("tokens_per_day", "tokens", tokens, limits.tokens_per_day),
-            ])),
-            CounterMove(windows.month, {"tokens": tokens, "cost_micros": cost_micros}, _checks([
-                ("tokens_per_month", "tokens", tokens, limits.tokens_per_month),
-                ("budget_usd_per_month", "cost_micros", cost_micros, budget),
-            ])),
-        ]  # fmt: skip
+        moves = _moves(windows, tokens, cost_micros, limits, now)
         for move in moves:
-            window = move.sort_key.split("#", 1)[0]
-            move.expires_at = int((now + WINDOW_TTL[window]).timestamp())
             for check in move.checks:
                 if check.amount > check.limit:  # the call alone is larger than the limit
                     current = self._repository.counters(user_id, windows)[move.sort_key]
                     raise self.refused(move, check, current, now)
         return Reservation(user_id, windows, tokens, cost_micros), moves
+
+    def usage_moves(
+        self, windows: Windows, tokens: int, cost_micros: int, now: datetime
+    ) -> list[CounterMove]:
+        """A call that reserved nothing, added to the counters once it is over (limits may show its use)."""
+        return _moves(windows, tokens, cost_micros, Limits(), now)
 
     def settle_moves(self, reservation: Reservation, tokens: int, cost_micros: int) -> list[CounterMove]:
         token_delta, cost_delta = tokens - reservation.tokens, cost_micros - reservation.cost_micros
@@ -202,6 +193,30 @@ class LimitService:
             k: (Decimal(str(v)) if isinstance(v, float) else v) for k, v in values.items() if k in OVERRIDABLE
         }
         self._repository.set_override(user_id, stored, at, by)
+
+
+def _moves(
+    windows: Windows, tokens: int, cost_micros: int, limits: Limits, now: datetime
+) -> list[CounterMove]:
+    """One call's ADDs to its windows' counters, each with the checks of the limits that are set."""
+    budget = (
+        None if limits.budget_usd_per_month is None else int(limits.budget_usd_per_month * MICROS_PER_USD)
+    )
+    moves = [
+        CounterMove(windows.minute, {"requests": 1}, _checks([("requests_per_minute", "requests", 1,
+                                                               limits.requests_per_minute)])),
+        CounterMove(windows.day, {"requests": 1, "tokens": tokens}, _checks([
+            ("requests_per_day", "requests", 1, limits.requests_per_day),
+            ("tokens_per_day", "tokens", tokens, limits.tokens_per_day),
+        ])),
+        CounterMove(windows.month, {"tokens": tokens, "cost_micros": cost_micros}, _checks([
+            ("tokens_per_month", "tokens", tokens, limits.tokens_per_month),
+            ("budget_usd_per_month", "cost_micros", cost_micros, budget),
+        ])),
+    ]  # fmt: skip
+    for move in moves:
+        move.expires_at = int((now + WINDOW_TTL[move.sort_key.split("#", 1)[0]]).timestamp())
+    return moves
 
 
 def _checks(candidates: list[tuple[str, str, int, int | None]]) -> list[Check]:

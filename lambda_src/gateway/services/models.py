@@ -1,14 +1,27 @@
 """The model gateway: which models a caller may use, and metered calls to them.
 
-Every call is recorded before it is made (a repeated request id is refused), and settled afterwards with the
-tokens Bedrock reports and their cost, in one transaction with the caller's roll-ups.
+A call is recorded before it is made (a repeated request id is refused), with what it reserves against the
+caller's limits, and settled afterwards with the tokens Bedrock reports and their cost, in one transaction
+with the caller's roll-ups and the request's audit event: two AWS requests besides the model's.
+
+A call that has nothing to reserve (no limit in the caller's group policy nor in their override) and whose
+request id is the gateway's own (unique: no Idempotency-Key) skips the first: nothing is written before the
+model is called, and the settlement puts the whole call record (on condition that none exists), with the
+counters, the roll-ups and the audit event, in its one transaction. With an Idempotency-Key the client may
+send the same id again, so the call is still recorded first and a retry is refused before the model is
+called twice.
+What the skipped write costs: if the invocation dies after calling the model and before settling (a crash,
+or a timeout, which `_model_call_seconds` leaves time to avoid), a call that reserved nothing leaves no
+record, where a recorded one is settled by the reconciler as failed ("unsettled", no tokens either).
+A settlement that fails after its retries loses nothing either way: the call is then put pending with its
+outcome, and services/reconciler.py settles it (UsageRepository.record).
 """
 
 import json
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from gateway import deadline
 from gateway.clock import iso, utcnow
@@ -62,6 +75,29 @@ class Caller:
     audit: Any = None
     # A bot's own guardrail, used instead of the caller's policy's (services/bots.py).
     guardrail: Guardrail | None = None
+    # The client chose the request id (Idempotency-Key) and may send it again: the call is recorded before
+    # the model is called, limits or not, so that a repeat is refused first. False only for the gateway's ids.
+    reusable_request_id: bool = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the model answered, for writes that go with the settlement."""
+
+    text: str
+    usage: TokenUsage
+
+
+class SettlementWrites(Protocol):
+    """Items a service writes with a model call's settlement (e.g. a conversation's messages)."""
+
+    def items(self, answer: Answer | None) -> list[dict[str, Any]]:
+        """The TransactWriteItems entries for this answer, or for a call that failed (None)."""
+        ...
+
+    def written(self) -> None:
+        """The settlement that carried items() went through."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -190,6 +226,7 @@ class ModelService:
         inference_config: dict[str, Any] | None = None,
         conversation_id: str | None = None,
         tool_config: dict[str, Any] | None = None,
+        writes: SettlementWrites | None = None,
     ) -> ConverseOutcome:
         images = require_image_input(self.check(model_id, caller.groups), messages)
         guardrail = self.guardrail_for(caller)
@@ -219,13 +256,15 @@ class ModelService:
                 tool_config=tool_config,
             )
         except BaseException as exc:  # whatever ended the call, the reservation is released
-            self._settle_failure(call, reservation, exc)
+            self._settle_failure(call, reservation, exc, writes)
             raise
         if result.stop_reason == GUARDRAIL_STOP_REASON:
             self._settle_intervention(
-                call, reservation, result.usage, result.latency_ms, result.text, guardrail
+                call, reservation, result.usage, result.latency_ms, result.text, guardrail, writes
             )
-        cost = self._settle_success(call, reservation, result.usage, result.latency_ms, caller.audit)
+        cost = self._settle_success(
+            call, reservation, result.usage, result.latency_ms, caller.audit, writes, result.text
+        )
         return ConverseOutcome(
             model_id=model_id,
             text=result.text,
@@ -284,7 +323,8 @@ class ModelService:
         max_output: Any,
         produces_output: bool = True,
     ) -> tuple[CallRecord, Reservation]:
-        """Reserve the worst case against the caller's limits and record the call, in one transaction."""
+        """Reserve the worst case against the caller's limits and record the call, in one transaction; or
+        nothing, when there is nothing to reserve and the request id cannot come again (module docstring)."""
         now = utcnow()
         base = base_model_id(model_id)
         output = (
@@ -314,6 +354,8 @@ class ModelService:
             reserved_tokens=reservation.tokens,
             reserved_cost_micros=reservation.cost_micros,
         )
+        if not caller.reusable_request_id and not any(move.checks for move in moves):
+            return replace(call, reserved=False, reserved_tokens=0, reserved_cost_micros=0), reservation
         try:
             self._usage.begin(call, int(time.time()), self._moves(caller.user_id, moves))
         except CounterRefused as refused:
@@ -330,13 +372,19 @@ class ModelService:
         usage: TokenUsage,
         latency_ms: int,
         audit: Any = None,
+        writes: SettlementWrites | None = None,
+        text: str = "",
     ) -> int:
         audit_item = audit.item() if audit is not None else None
+        extra = [audit_item] if audit_item else []
+        written = writes.items(Answer(text, usage)) if writes is not None else []
         cost, settled = self._settle_usage(
-            call, reservation, usage, latency_ms, OK, extra_items=[audit_item] if audit_item else []
+            call, reservation, usage, latency_ms, OK, extra_items=[*extra, *written]
         )
         if settled and audit_item:
             audit.written()
+        if settled and writes is not None:
+            writes.written()
         return cost
 
     def _settle_usage(
@@ -351,20 +399,29 @@ class ModelService:
     ) -> tuple[int, bool]:
         """Settle the reservation to what Bedrock reports and bills; the cost and whether it was settled."""
         cost = self._prices.cost_micros(call.model_id, self._region, usage)
-        moves = self._moves(call.user_id, self._limits.settle_moves(reservation, usage.total_tokens, cost))
-        settled = self._usage.settle(
-            call,
-            Settlement(
-                status=status,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost_micros=cost,
-                latency_ms=latency_ms,
-                error_code=error_code,
-            ),
-            [*moves, *(extra_items or [])],
+        if call.reserved:
+            moves = self._limits.settle_moves(reservation, usage.total_tokens, cost)
+        else:
+            moves = self._limits.usage_moves(reservation.windows, usage.total_tokens, cost, utcnow())
+        settlement = Settlement(
+            status=status,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_micros=cost,
+            latency_ms=latency_ms,
+            error_code=error_code,
         )
-        return cost, settled
+        return cost, self._write_settlement(
+            call, settlement, [*self._moves(call.user_id, moves), *(extra_items or [])]
+        )
+
+    def _write_settlement(
+        self, call: CallRecord, settlement: Settlement, items: list[dict[str, Any]]
+    ) -> bool:
+        """Settle a reserved call, or put a call that reserved nothing whole; whether it went through."""
+        if call.reserved:
+            return self._usage.settle(call, settlement, items)
+        return self._usage.record(call, settlement, int(time.time()), items)
 
     def _settle_intervention(
         self,
@@ -374,12 +431,22 @@ class ModelService:
         latency_ms: int,
         message: Any,
         guardrail: Guardrail | None,
+        writes: SettlementWrites | None = None,
     ) -> None:
         """A guardrail blocked the call: metered as Bedrock bills it (the tokens it reports), recorded as
         failed, and answered with the guardrail's message (the middleware audits the error code)."""
-        self._settle_usage(
-            call, reservation, usage, latency_ms, FAILED, error_code=GuardrailIntervenedError.code
+        written = writes.items(None) if writes is not None else []
+        _, settled = self._settle_usage(
+            call,
+            reservation,
+            usage,
+            latency_ms,
+            FAILED,
+            error_code=GuardrailIntervenedError.code,
+            extra_items=written,
         )
+        if settled and writes is not None:
+            writes.written()
         text = message if isinstance(message, str) and message else GuardrailIntervenedError.message
         details: dict[str, Any] = {
             "input_tokens": usage.input_tokens,
@@ -404,7 +471,13 @@ class ModelService:
             )
         return seconds
 
-    def _settle_failure(self, call: CallRecord, reservation: Reservation, error: BaseException) -> None:
+    def _settle_failure(
+        self,
+        call: CallRecord,
+        reservation: Reservation,
+        error: BaseException,
+        writes: SettlementWrites | None = None,
+    ) -> None:
         """Record the call failed, with why, and release its reservation; never hides the original error."""
         reason = error.code if isinstance(error, AppError) else "internal_error"
         if not isinstance(error, AppError):
@@ -412,8 +485,10 @@ class ModelService:
                 "model call failed unexpectedly",
                 extra={"error_type": type(error).__name__, "call_request_id": call.request_id},
             )
+        moves = self._limits.release_moves(reservation) if call.reserved else []  # nothing to release
         try:
-            self._usage.settle(
+            written = writes.items(None) if writes is not None else []
+            settled = self._write_settlement(
                 call,
                 Settlement(
                     status=FAILED,
@@ -423,8 +498,10 @@ class ModelService:
                     latency_ms=0,
                     error_code=reason,
                 ),
-                self._moves(call.user_id, self._limits.release_moves(reservation)),
+                [*self._moves(call.user_id, moves), *written],
             )
+            if settled and writes is not None:
+                writes.written()
         except Exception:
             # The pending record keeps the reservation to release (the reconciler's job); the caller still
             # gets the error that ended the call.

@@ -4,8 +4,10 @@ that ended (timeout, crash) between reserving and settling.
 A call still pending after the function's timeout can no longer be settled by the invocation that made it.
 When that invocation stored the call's outcome, the reconciler settles the outcome (tokens and cost into the
 limit counters and the roll-ups); otherwise it releases the reservation and records the call as an error
-("unsettled"), as a failed call is. Settling is conditioned on the call still being pending, so a call settled
-meanwhile, or by two reconcilers at once, is counted once. Runs on an EventBridge schedule (main.handler).
+("unsettled"), as a failed call is. A call that reserved nothing (`reserved` false: its settlement put it
+pending, with its outcome) adds its whole use to the limit counters, or nothing when it failed. Settling is
+conditioned on the call still being pending, so a call settled meanwhile, or by two reconcilers at once, is
+counted once. Runs on an EventBridge schedule (main.handler).
 """
 
 import logging
@@ -73,10 +75,9 @@ class Reconciler:
     def _settlement_of(
         self, call: CallRecord, outcome: dict[str, Any] | None
     ) -> tuple[Settlement, list[dict[str, Any]]]:
+        started = datetime.fromisoformat(call.started_at.replace("Z", "+00:00"))
         windows = (
-            Windows.of(call.reserved_windows)
-            if len(call.reserved_windows) == 3
-            else Windows.at(datetime.fromisoformat(call.started_at.replace("Z", "+00:00")))
+            Windows.of(call.reserved_windows) if len(call.reserved_windows) == 3 else Windows.at(started)
         )
         reservation = Reservation(call.user_id, windows, call.reserved_tokens, call.reserved_cost_micros)
         if outcome and outcome.get("status") == OK:
@@ -87,12 +88,14 @@ class Reconciler:
                 cost_micros=int(outcome["cost_micros"]),
                 latency_ms=int(outcome.get("latency_ms", 0)),
             )
-            moves = self._limits.settle_moves(
-                reservation, settlement.input_tokens + settlement.output_tokens, settlement.cost_micros
-            )
+            tokens = settlement.input_tokens + settlement.output_tokens
+            if call.reserved:
+                moves = self._limits.settle_moves(reservation, tokens, settlement.cost_micros)
+            else:
+                moves = self._limits.usage_moves(windows, tokens, settlement.cost_micros, started)
         else:
             error = (outcome or {}).get("error_code") or UNSETTLED
             settlement = Settlement(FAILED, 0, 0, 0, int((outcome or {}).get("latency_ms", 0)), str(error))
-            moves = self._limits.release_moves(reservation)
+            moves = self._limits.release_moves(reservation) if call.reserved else []
         table_name = self._limits.table_name
         return settlement, [transact_item(table_name, call.user_id, move) for move in moves]
