@@ -11,6 +11,9 @@ The Lambda handler (FastAPI + Mangum) is called with API Gateway proxy events ca
     Targets: median overhead <= 2.0 ms, p99 overhead <= 5.0 ms;
   - the DynamoDB requests per call (the stand-in counts them: each is a round trip on AWS), next to the
     target: 2 for a caller without limits, 3 with;
+  - the AWS requests per route besides the model's, counted by a botocore hook against moto, each next to
+    its target (issue 14): POST /bedrock without a limit 2, with one 3, /v1/chat/completions 2, a
+    conversation message 3 (its history adds one);
   - the gateway against moto in-process, for reference only (moto's speed, not DynamoDB's).
 Exits non-zero when a figure misses its target.
 """
@@ -30,6 +33,13 @@ TARGET_MEDIAN_MS = 2.0
 TARGET_P99_MS = 5.0
 # AWS requests besides the model call: this benchmark's caller has no limit to reserve against.
 TARGET_REQUESTS_WITHOUT_LIMIT = 2
+# Per route (issue 14): one more with a limit to reserve against; a conversation turn reads its history.
+TARGET_REQUESTS_PER_ROUTE = {
+    "POST /bedrock, no limit": 2,
+    "POST /bedrock, with a limit": 3,
+    "POST /v1/chat/completions, no limit": 2,
+    "POST /conversations/{id}/messages, no limit": 3,
+}
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
@@ -154,6 +164,7 @@ def run(calls: int) -> list[str]:
             through_gateway(request_id)
 
         with_dynamodb = timed("moto", through_gateway_fresh_tables)
+        requests_per_route = count_requests_per_route(handler, headers, body)
 
     base = statistics.median(baseline)
     print(f"POST /bedrock in-process, {calls} calls each (model stub answers at once)")
@@ -183,7 +194,72 @@ def run(calls: int) -> list[str]:
         if value > target:
             missed.append(label)
     print(f"  AWS requests per call: {per_call}")
+    print("AWS requests per route besides the model's (botocore hook, moto; a warm process's second call)")
+    for route, operations in requests_per_route.items():
+        target = TARGET_REQUESTS_PER_ROUTE[route]
+        verdict = "ok" if len(operations) <= target else "MISSED"
+        print(f"  {route:<44} {len(operations)}   target <= {target} {verdict}   {', '.join(operations)}")
+        if len(operations) > target:
+            missed.append(f"AWS requests of {route}")
     return missed
+
+
+def count_requests_per_route(handler, headers: dict[str, str], bedrock_body: dict) -> dict[str, list[str]]:
+    """The AWS operations (besides the model's) of each route's second call, by a hook on botocore's one
+    entry point for every client call."""
+    import base64
+
+    from botocore.client import BaseClient
+
+    from gateway import deps
+    from gateway.clock import iso, utcnow
+    from gateway.domain import TokenUsage
+    from gateway.providers.bedrock import BedrockModels, Conversation
+    from tests.support.events import LambdaContext, api_gateway_event
+
+    made: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counted(client, operation, params):
+        if not client.meta.service_model.service_name.startswith("bedrock"):
+            made.append(f"{client.meta.service_model.service_name}:{operation}")
+        return original(client, operation, params)
+
+    def answer(*_args, **_kwargs):
+        return Conversation(text="Paris", usage=TokenUsage(5, 3), stop_reason="end_turn", latency_ms=0)
+
+    def send(method: str, path: str, payload: dict, route_headers: dict[str, str], request_id: str) -> dict:
+        event = api_gateway_event(method, path, payload, route_headers, request_id)
+        result = handler(event, LambdaContext())
+        if result["statusCode"] >= 300:
+            raise SystemExit(f"bench: {method} {path} answered {result['statusCode']}: {result['body']}")
+        return json.loads(result["body"])
+
+    chat = ({"authorization": f"Bearer {headers['x-api-key']}"}, {"model": MODEL_ID, "messages": [
+        {"role": "user", "content": "Hello"}]})  # fmt: skip
+    conversation = send("POST", "/conversations", {"model_id": MODEL_ID}, headers, "count-conversation")
+    message = (f"/conversations/{conversation['conversation_id']}/messages", {"content": "Where?"})
+    routes = {
+        "POST /bedrock, no limit": ("/bedrock", bedrock_body, headers),
+        "POST /v1/chat/completions, no limit": ("/v1/chat/completions", chat[1], chat[0]),
+        "POST /conversations/{id}/messages, no limit": (message[0], message[1], headers),
+        "POST /bedrock, with a limit": ("/bedrock", bedrock_body, headers),
+    }
+    counts: dict[str, list[str]] = {}
+    with mock.patch.object(BedrockModels, "converse", answer):
+        for index, (route, (path, payload, route_headers)) in enumerate(routes.items()):
+            if route.endswith("with a limit"):  # a per-user override the key's batch read brings along
+                claims = headers["authorization"].split()[1].split(".")[1]
+                user_id = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"]
+                deps.limit_service.get().set_override(
+                    user_id, {"requests_per_day": 10**6}, iso(utcnow()), "bench"
+                )
+            send("POST", path, payload, route_headers, f"count-{index}-warm")
+            made.clear()
+            with mock.patch.object(BaseClient, "_make_api_call", counted):
+                send("POST", path, payload, route_headers, f"count-{index}")
+            counts[route] = list(made)
+    return counts
 
 
 if __name__ == "__main__":

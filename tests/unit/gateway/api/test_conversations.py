@@ -1,8 +1,12 @@
 import boto3
 from boto3.dynamodb.conditions import Key
 
+from gateway import aws
+from gateway.repositories import transactions
 from tests.support.aws import REGION
+from tests.support.faults import FaultInjector
 from tests.unit.gateway.api.helpers import signed_up
+from tests.unit.gateway.api.test_limits import use_policy
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -106,3 +110,54 @@ def test_bad_input_is_refused(api, bedrock):
     empty = api.post(f"/conversations/{cid}/messages", headers=headers, json={"content": ""})
     assert empty.status_code == 422
     assert api.get("/conversations?next_token=../../x", headers=headers).status_code == 422
+
+
+def _messages(api, headers, cid):
+    return [
+        (m["role"], m["content"])
+        for m in api.get(f"/conversations/{cid}", headers=headers).json()["messages"]
+    ]
+
+
+def test_nobody_can_write_to_another_users_conversation(api, bedrock):
+    headers, _, _ = signed_up(api)
+    other, _, _ = signed_up(api, email="grace@example.com")
+    cid = _start(api, bedrock, headers)["conversation_id"]
+    response = api.post(f"/conversations/{cid}/messages", headers=other, json={"content": "mine now"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "conversation_not_found"
+    assert bedrock.calls == []
+    assert _messages(api, headers, cid) == []
+
+
+def test_a_turn_refused_by_a_limit_keeps_the_prompt(api, bedrock, monkeypatch):
+    use_policy(monkeypatch, requests_per_minute=1)
+    headers, _, _ = signed_up(api)
+    cid = _start(api, bedrock, headers)["conversation_id"]
+    bedrock.converse("Paris", 5, 3)
+    assert (
+        api.post(f"/conversations/{cid}/messages", headers=headers, json={"content": "one"}).status_code
+        == 200
+    )
+    refused = api.post(f"/conversations/{cid}/messages", headers=headers, json={"content": "two"})
+    assert refused.status_code == 429
+    assert _messages(api, headers, cid) == [("user", "one"), ("assistant", "Paris"), ("user", "two")]
+
+
+def test_a_turn_whose_settlement_is_deferred_still_keeps_both_messages(api, bedrock, monkeypatch):
+    headers, registration, _ = signed_up(api)
+    cid = _start(api, bedrock, headers)["conversation_id"]
+    monkeypatch.setattr(transactions, "sleep", lambda _seconds: None)
+    faults = FaultInjector().attach(aws.client("dynamodb"))
+    faults.script(*["throttling"] * transactions.DEFAULT_POLICY.attempts)
+    bedrock.converse("Paris", 5, 3)
+    sent = api.post(f"/conversations/{cid}/messages", headers=headers, json={"content": "Where?"})
+    assert sent.status_code == 200, sent.text
+    assert faults.injected["throttling"] == transactions.DEFAULT_POLICY.attempts
+    assert _messages(api, headers, cid) == [("user", "Where?"), ("assistant", "Paris")]
+    usage = boto3.resource("dynamodb", region_name=REGION).Table("gateway-test-usage")
+    call = usage.get_item(
+        Key={"pk": f"CALL#{registration['user_id']}#{sent.json()['request_id']}", "sk": "CALL"}
+    )
+    assert call["Item"]["status"] == "pending"  # with its outcome, for the reconciler
+    assert int(call["Item"]["outcome"]["output_tokens"]) == 3

@@ -5,9 +5,11 @@ The faults come from tests/support/faults.py (moto never raises them); every tes
 counters equal the sum of the settled call records.
 """
 
+import contextlib
 import random
 from collections import defaultdict
 from datetime import timedelta
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -41,6 +43,8 @@ def metering(bedrock, monkeypatch):
     deps.bedrock_models.get().catalog()
     monkeypatch.setattr(transactions, "sleep", lambda _seconds: None)
     monkeypatch.setattr(transactions, "jitter", random.Random(7))
+    # Retries bounded by attempts alone: a slow machine must not spend the time budget and defer settlements.
+    monkeypatch.setattr(transactions, "time", SimpleNamespace(monotonic=lambda: 0.0))
     answers: list = []
 
     def invoke(self, model_id, body, *args, **kwargs):
@@ -112,10 +116,15 @@ def assert_counters_match_settled_calls() -> None:
             owner = pk.removeprefix("USER#") if pk.startswith("USER#") else "*"
             for counter in ("requests", "errors", "input_tokens", "output_tokens", "cost_micros"):
                 actual_rollups[owner][counter] += int(item.get(counter, 0))
-    assert {u: dict(c) for u, c in actual_limits.items()} == {u: dict(c) for u, c in expected_limits.items()}
+    # A user whose counters are all zero may have no counter items (nothing reserved) or zeroed ones.
+    assert _nonzero(actual_limits) == _nonzero(expected_limits)
     assert {u: dict(c) for u, c in actual_rollups.items()} == {
         u: dict(c) for u, c in expected_rollups.items()
     }
+
+
+def _nonzero(counters: dict) -> dict:
+    return {owner: dict(values) for owner, values in counters.items() if any(values.values())}
 
 
 @pytest.mark.parametrize("fault", ["conflict", "throughput", "throttling", "connection", "answer_lost"])
@@ -230,3 +239,109 @@ def test_a_random_run_of_faults_ends_with_every_counter_equal_to_its_settled_cal
             break
     assert_counters_match_settled_calls()
     assert len(_calls(_items())) == 60 - busy
+
+
+# A caller without limits, under the gateway's own request id, reserves nothing: the settlement puts the call.
+
+
+def _unreserved_call(service, user: str, request_id: str):
+    caller = Caller(user, ("CreatingBotAllowed",), None, request_id, reusable_request_id=False)
+    return service.invoke(caller, HAIKU.model_id, PARAMETERS)
+
+
+def test_a_call_that_reserves_nothing_is_one_transaction_and_stored_as_a_reserved_one(metering):
+    service, faults, _, _ = metering
+    _call(service, "ada", "r-reserved")
+    assert faults.calls["TransactWriteItems"] == 2
+    _unreserved_call(service, "ada", "r-unreserved")
+    assert faults.calls["TransactWriteItems"] == 3  # no write before the model: the settlement alone
+    reserved, unreserved = sorted(_calls(_items()), key=lambda call: call["request_id"])
+    assert unreserved["reserved"] is False
+    assert set(unreserved) - {"reserved"} == set(reserved)
+    for field in ("status", "input_tokens", "output_tokens", "cost_micros", "model_id", "gsi1pk"):
+        assert unreserved[field] == reserved[field]
+    assert unreserved["gsi1sk"] == f"CALL#{unreserved['started_at']}#r-unreserved"
+    assert_counters_match_settled_calls()
+
+
+@pytest.mark.parametrize("fault", ["conflict", "throughput", "throttling", "connection", "answer_lost"])
+def test_a_fault_on_the_settlement_of_a_call_that_reserved_nothing_is_retried(metering, fault):
+    service, faults, _, _ = metering
+    faults.script(fault, fault)
+    outcome = _unreserved_call(service, "ada", "r-1")
+    assert faults.injected[fault] == 2
+    (call,) = _calls(_items())
+    assert (call["status"], int(call["cost_micros"])) == ("ok", outcome.cost_micros)
+    assert_counters_match_settled_calls()
+
+
+def test_a_settlement_of_a_call_that_reserved_nothing_that_still_fails_loses_nothing(metering):
+    service, faults, _, _ = metering
+    faults.script(*["throttling"] * transactions.DEFAULT_POLICY.attempts)
+    outcome = _unreserved_call(service, "ada", "r-1")  # the caller still gets its answer
+    (call,) = _calls(_items())
+    assert (call["status"], call["reserved"]) == ("pending", False)
+    assert int(call["outcome"]["output_tokens"]) == 7
+    assert_counters_match_settled_calls_once_reconciled(outcome.cost_micros)
+
+
+def assert_counters_match_settled_calls_once_reconciled(cost_micros: int) -> None:
+    report = _reconcile()
+    assert (report.settled, report.left) == (1, 0)
+    (call,) = _calls(_items())
+    assert (call["status"], int(call["cost_micros"])) == ("ok", cost_micros)
+    assert_counters_match_settled_calls()
+    assert _reconcile().pending == 0
+
+
+def test_a_settlement_that_reserved_nothing_whose_answer_was_lost_each_time_is_settled_once(metering):
+    service, faults, _, _ = metering
+    faults.script("answer_lost", *["conflict"] * (transactions.DEFAULT_POLICY.attempts - 1))
+    _unreserved_call(service, "ada", "r-1")  # applied the first time; the retries fail on its condition
+    (call,) = _calls(_items())
+    assert call["status"] == "ok"
+    assert_counters_match_settled_calls()
+
+
+def test_a_call_that_reserved_nothing_and_cannot_be_stored_at_all_is_logged(metering, caplog):
+    service, faults, _, _ = metering
+    faults.script(*["throttling"] * transactions.DEFAULT_POLICY.attempts)
+    puts = FaultInjector(operations=("PutItem",)).attach(aws.table(USAGE_TABLE).meta.client)
+    puts.script("connection")
+    _unreserved_call(service, "ada", "r-1")
+    assert _calls(_items()) == []
+    (lost,) = [record for record in caplog.records if record.getMessage() == "unsettled call lost"]
+    assert (lost.call_request_id, lost.output_tokens) == ("r-1", 7)
+    assert_counters_match_settled_calls()
+
+
+def test_a_failed_model_call_that_reserved_nothing_is_recorded_failed(metering):
+    service, faults, _, answers = metering
+    answers.append(UpstreamError("model down"))
+    with pytest.raises(UpstreamError):
+        _unreserved_call(service, "ada", "r-1")
+    assert faults.calls["TransactWriteItems"] == 1
+    (call,) = _calls(_items())
+    assert (call["status"], call["error_code"]) == ("failed", UpstreamError.code)
+    assert_counters_match_settled_calls()
+
+
+def test_a_random_run_of_faults_without_reservations_ends_with_every_call_settled_once(metering):
+    service, faults, _, answers = metering
+    rng = random.Random(21)
+    faults.randomly(0.4, seed=21)
+    answers.extend(
+        UpstreamError("model down")
+        if rng.random() < 0.1
+        else TokenUsage(rng.randint(1, 40), rng.randint(0, 50))
+        for _ in range(60)
+    )
+    for index in range(60):
+        with contextlib.suppress(UpstreamError):
+            _unreserved_call(service, rng.choice(["ada", "grace", "edsger"]), f"r-{index}")
+    assert sum(faults.injected.values()) > 20
+    for _ in range(10):
+        if _reconcile().left == 0:
+            break
+    assert_counters_match_settled_calls()
+    assert len(_calls(_items())) == 60  # every call stored: none refused, none lost
