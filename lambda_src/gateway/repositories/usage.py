@@ -140,6 +140,13 @@ def _outcome(settlement: Settlement) -> dict[str, Any]:
     }
 
 
+def _log_deferred(call: CallRecord, exc: Exception, codes: list[str]) -> None:
+    log.warning(
+        "settlement deferred to the reconciler",
+        extra={"call_request_id": call.request_id, "reason": type(exc).__name__, "code": ",".join(codes)},
+    )
+
+
 def _rollup(item: dict[str, Any]) -> Rollup:
     sort_key: str = item["sk"]
     if sort_key.endswith("#TOTAL"):
@@ -306,14 +313,7 @@ class UsageRepository:
             codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
             if codes and codes[0] == "ConditionalCheckFailed":
                 return False  # settled before (by an earlier send of this write, or by the reconciler)
-            log.warning(
-                "settlement deferred to the reconciler",
-                extra={
-                    "call_request_id": call.request_id,
-                    "reason": type(exc).__name__,
-                    "code": ",".join(codes),
-                },
-            )
+            _log_deferred(call, exc, codes)
             self._keep_outcome(call, settlement)
             return False
         return True
@@ -404,14 +404,7 @@ class UsageRepository:
                     return True
                 log.error("request id recorded before", extra={"call_request_id": call.request_id})
                 return False
-            log.warning(
-                "settlement deferred to the reconciler",
-                extra={
-                    "call_request_id": call.request_id,
-                    "reason": type(exc).__name__,
-                    "code": ",".join(codes),
-                },
-            )
+            _log_deferred(call, exc, codes)
             return self._keep_unsettled(call, settlement, now_epoch)
         return True
 
