@@ -198,7 +198,8 @@ def run(calls: int) -> list[str]:
     for route, operations in requests_per_route.items():
         target = TARGET_REQUESTS_PER_ROUTE[route]
         verdict = "ok" if len(operations) <= target else "MISSED"
-        print(f"  {route:<44} {len(operations)}   target <= {target} {verdict}   {', '.join(operations)}")
+        listed = ", ".join(operation.removeprefix("dynamodb:") for operation in operations)
+        print(f"  {route:<44} {len(operations)} ({listed})   target <= {target} {verdict}")
         if len(operations) > target:
             missed.append(f"AWS requests of {route}")
     return missed
