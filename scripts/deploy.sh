@@ -118,6 +118,7 @@ next_steps() {
 
 Deployed terraform/envs/$env.
 API: $url
+Console: $url/
 
 Next steps:
   1. Models: enable the Bedrock models your groups allow, once, in this account and region (README, "Deploying

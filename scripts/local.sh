@@ -60,6 +60,7 @@ print_usage() {
 
 Local stack is up (AWS endpoint $endpoint, outputs in $state_dir/outputs.json).
 API: $url
+Console: $url/  (open it in a browser; sign-up codes are in $endpoint/_gateway/mailbox/<email>)
 
   curl -s $url/health
   # sign up, read the code from the local mailbox (nothing is emailed), confirm (answers your API key),

@@ -35,6 +35,8 @@ LAZY_ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("gateway.api.admin_users", ("/admin/",)),
     ("gateway.api.admin_reports", ("/admin/",)),
     ("gateway.api.admin_bots", ("/admin/bots/",)),
+    # The web console: its page is the root, its files under /console/; last, so every API route matches first.
+    ("gateway.api.console", ("/",)),
 )
 
 

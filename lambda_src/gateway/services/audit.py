@@ -22,7 +22,18 @@ from gateway.repositories.audit import AuditEvent, AuditRepository
 
 logger = logging.getLogger(__name__)
 
-UNAUDITED_ROUTES = frozenset({"health", "openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"})
+# The console's page and files are not user actions: a page load would otherwise write a dozen events.
+UNAUDITED_ROUTES = frozenset(
+    {
+        "health",
+        "openapi",
+        "swagger_ui_html",
+        "swagger_ui_redirect",
+        "redoc_html",
+        "console.index",
+        "console.asset",
+    }
+)
 STATE_KEY = "audit"
 
 

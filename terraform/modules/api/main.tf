@@ -29,7 +29,7 @@ resource "aws_api_gateway_rest_api" "this" {
 ################################################################################
 # Resources
 #
-#   /                        ANY  no auth, no key
+#   /                        ANY  no auth, no key (the web console's page; its files are the public path /console)
 #   /<public path>[/{proxy+}]  ANY  no auth, no key (sub-paths too: /register/confirm; the function 404s others)
 #   /<prefix>                ANY  no auth, API key
 #   /<prefix>/{proxy+}       ANY  no auth, API key

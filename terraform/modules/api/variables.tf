@@ -56,7 +56,7 @@ variable "cognito_user_pool_arn" {
 variable "public_paths" {
   description = "Top-level paths served, with their sub-paths (/register/confirm), without token or API key."
   type        = list(string)
-  default     = ["health", "register", "login", "refresh"]
+  default     = ["health", "register", "login", "refresh", "console"]
 
   validation {
     condition     = alltrue([for p in var.public_paths : can(regex("^[A-Za-z0-9._-]+$", p))])

@@ -142,3 +142,11 @@ def test_modules_ship_with_bytecode_used_for_their_source_only(tmp_path):
     # A source changed after packaging: its bytecode no longer matches, and the source is what runs.
     (tmp_path / "app" / "util.py").write_bytes(b"ANSWER = 43\n")
     assert _import_from(tmp_path) == ["43", "['util.py']\n"]
+
+
+def test_the_console_ships_in_the_zip():
+    entries = package_lambda.collect_entries([], package_lambda.SOURCE_DIR)
+    assert "gateway/console/index.html" in entries
+    assert "gateway/console/app.js" in entries
+    assert "gateway/console/vendor/uplot.js" in entries
+    assert "gateway/console/vendor/preact.LICENSE.txt" in entries
