@@ -94,6 +94,7 @@ class Console:
         """A screenshot of the page now, after checking every control is named and nothing overflows."""
         page = self.page
         page.wait_for_load_state("networkidle")
+        expect(page.get_by_text("Loading…")).to_have_count(0)
         assert page.evaluate(UNLABELLED_CONTROLS) == [], route
         width = page.viewport_size["width"]
         assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{route} overflows {width}px"

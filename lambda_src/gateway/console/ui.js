@@ -2,6 +2,7 @@
 import { h, render } from "./vendor/preact.js";
 import { useCallback, useEffect, useMemo, useRef, useState } from "./vendor/preact-hooks.js";
 import htm from "./vendor/htm.js";
+import { logout } from "./api.js";
 
 export const html = htm.bind(h);
 export { render, useCallback, useEffect, useMemo, useRef, useState };
@@ -46,7 +47,12 @@ export function useAction(action) {
 export function ErrorNote({ error }) {
   if (!error) return null;
   const code = error.code ? html`<code>${error.code}</code> ` : null;
-  return html`<p class="error" role="alert">${code}${error.message || String(error)}</p>`;
+  // A session the API no longer accepts (signed out, disabled, expired): offer the way back in.
+  const again =
+    error.status === 401
+      ? html` <button type="button" class="link" onClick=${() => logout().finally(() => go("login"))}>Log in again</button>`
+      : null;
+  return html`<p class="error" role="alert">${code}${error.message || String(error)}${again}</p>`;
 }
 
 export function Loading({ state, children }) {

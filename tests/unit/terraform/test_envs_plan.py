@@ -216,3 +216,18 @@ def test_dev_runs_the_gateway_without_snapstart_by_default(plans: dict[str, Plan
     assert dev.counts()["aws_lambda_alias"] == 0
     qualifiers = {p["principal"]: p.get("qualifier") for p in dev.created("aws_lambda_permission")}
     assert qualifiers["apigateway.amazonaws.com"] in (None, "")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_console_routes_need_no_token_and_no_key(plans: dict[str, Plan], env: str) -> None:
+    methods = {
+        change["index"]: change["change"]["after"]
+        for change in plans[env].document.get("resource_changes", [])
+        if change["type"] == "aws_api_gateway_method" and change["name"] == "this"
+    }
+    for route in ("/", "/console", "/console/{proxy+}"):
+        assert methods[route]["authorization"] == "NONE", route
+        assert methods[route]["api_key_required"] is False, route
+    # Everything else keeps its protection: the catch-all needs the Cognito token and a key.
+    assert methods["/{proxy+}"]["authorization"] == "COGNITO_USER_POOLS"
+    assert methods["/{proxy+}"]["api_key_required"] is True

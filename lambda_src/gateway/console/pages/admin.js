@@ -39,7 +39,9 @@ function UsersByCost() {
           <tbody>
             ${(users.data?.users || []).map(
               (u) => html`<tr>
-                <td><a href=${`#/admin/user?id=${encodeURIComponent(u.user_id)}`}>${u.email || u.user_id}</a></td>
+                <td>${u.user_id.startsWith("bot:")
+                  ? html`${u.user_id} <small class="muted">(a published bot)</small>`
+                  : html`<a href=${`#/admin/user?id=${encodeURIComponent(u.user_id)}`}>${u.email || u.user_id}</a>`}</td>
                 <td>${usd(u.total_cost_usd)}</td>
                 <td>${count(u.input_tokens)} / ${count(u.output_tokens)}</td>
                 <td>${u.conversation_count}</td>

@@ -92,6 +92,7 @@ export function ChatPage({ params }) {
   });
 
   const conversation = history.data;
+  const botTitle = (botId) => choices.data?.bots.find((b) => b.bot_id === botId)?.title || `bot ${botId}`;
   return html`<section class="chat" aria-labelledby="chat-title">
     <h1 id="chat-title" class="sr-only">Chat</h1>
     <aside class="conversations" aria-label="Conversations">
@@ -109,7 +110,7 @@ export function ChatPage({ params }) {
         <ul class="conversation-list">
           ${(list.data?.conversations || []).map(
             (c) => html`<li><a href=${`#/chat?id=${encodeURIComponent(c.conversation_id)}`} aria-current=${c.conversation_id === activeId ? "page" : undefined}>${c.title || "Untitled"}</a>
-              <small class="muted">${c.bot_id ? "bot" : c.model_id}</small></li>`,
+              <small class="muted">${c.bot_id ? `Bot: ${botTitle(c.bot_id)}` : c.model_id}</small></li>`,
           )}
         </ul>
       </${Loading}>
@@ -117,7 +118,7 @@ export function ChatPage({ params }) {
     <div class="thread">
       <header class="thread-head">
         <h2>${conversation ? conversation.title || "Conversation" : "New conversation"}</h2>
-        <p class="muted">${conversation ? (conversation.bot_id ? `Bot ${conversation.bot_id}` : conversation.model_id) : target ? target.replace(":", ": ") : ""}</p>
+        <p class="muted">${conversation ? (conversation.bot_id ? `Bot: ${botTitle(conversation.bot_id)}` : conversation.model_id) : target ? target.replace(":", ": ") : ""}</p>
         ${conversation && html`<button type="button" class="danger" onClick=${() => remove.run(conversation.conversation_id)}>Delete</button>`}
       </header>
       <${ErrorNote} error=${history.error || remove.error} />
