@@ -158,11 +158,6 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     expect(page.get_by_role("link", name=re.compile("Hello console"))).to_be_visible()
     member.shot("chat")
 
-    # Usage: each limit with a bar.
-    member.nav("Usage")
-    page.get_by_test_id("limits").wait_for()
-    member.shot("usage")
-
     # A bot with an uploaded document, shared with everyone; its answer cites the document.
     member.nav("My bots")
     member.shot("bots")
@@ -230,12 +225,23 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     assert boss.page.get_by_test_id("user-status").inner_text() == "enabled"
     boss.page.get_by_role("button", name="What is the parrot called?").wait_for()
     boss.shot("admin/user")
+
+    # The admin sets the member's limits; the member's usage page shows each as a bar.
+    boss.page.get_by_label("Requests per day").fill("100")
+    boss.page.get_by_label("Budget per month (USD)").fill("5")
+    boss.page.get_by_role("button", name="Save the limits").click()
+    boss.page.get_by_role("status").filter(has_text="The limits are saved").wait_for()
+    member.nav("Usage")
+    expect(page.get_by_role("meter")).to_have_count(2)
+    requests_today = page.get_by_role("meter", name=re.compile(r"^Requests today: [1-9]\d* used of 100$"))
+    expect(requests_today).to_be_visible()
+    member.shot("usage")
+
     boss.page.get_by_role("button", name="Disable user").click()
     boss.page.get_by_test_id("user-status").filter(has_text="disabled").wait_for()
     boss.shot("admin/user", "admin-user-disabled")
 
     # The member's next action shows the refusal, not a blank page.
-    page.get_by_role("link", name="Parrot expert").first.wait_for(state="attached")
     member.nav("Chat")
     refusal = page.get_by_role("alert").first
     refusal.wait_for()

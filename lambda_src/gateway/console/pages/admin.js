@@ -133,9 +133,12 @@ const LIMIT_FIELDS = [
 
 function LimitsForm({ userId, limits, onSaved }) {
   const [form, setForm] = useState(Object.fromEntries(LIMIT_FIELDS.map(([name]) => [name, limits.override[name] ?? ""])));
+  const [saved, setSaved] = useState(false);
   const save = useAction(async () => {
+    setSaved(false);
     const body = Object.fromEntries(LIMIT_FIELDS.map(([name]) => [name, form[name] === "" ? null : Number(form[name])]));
     await api.put(`/admin/users/${encodeURIComponent(userId)}/limits`, body);
+    setSaved(true);
     onSaved();
   });
   return html`<form onSubmit=${(e) => {
@@ -149,7 +152,8 @@ function LimitsForm({ userId, limits, onSaved }) {
       )}
     </div>
     <${ErrorNote} error=${save.error} />
-    <button type="submit" class="primary" disabled=${save.busy}>Save the limits</button>
+    ${saved && html`<p class="ok" role="status">The limits are saved; they apply from the user's next request.</p>`}
+    <div class="actions"><button type="submit" class="primary" disabled=${save.busy}>Save the limits</button></div>
   </form>`;
 }
 
