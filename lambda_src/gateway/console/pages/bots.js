@@ -8,11 +8,13 @@ const split = (text) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+const SCOPES = { private: "private", partial: "shared with some", all: "shared with everyone" };
+
 function BotRow({ bot }) {
   return html`<li class="card bot" data-testid="bot">
     <h3>${bot.title} ${bot.essential && html`<span class="tag">essential</span>`} ${bot.published && html`<span class="tag">published</span>`}</h3>
     <p>${bot.description}</p>
-    <p class="muted">${bot.model_id} · ${bot.shared_scope} · used ${bot.use_count} times</p>
+    <p class="muted">${bot.model_id} · ${SCOPES[bot.shared_scope] || bot.shared_scope} · used ${bot.use_count} ${bot.use_count === 1 ? "time" : "times"}</p>
     <div class="actions">
       <a class="button" href=${`#/chat?bot=${encodeURIComponent(bot.bot_id)}`}>Chat</a>
       ${bot.is_owner && html`<a class="button" href=${`#/bots/edit?id=${encodeURIComponent(bot.bot_id)}`} aria-label=${`Edit ${bot.title}`}>Edit</a>`}
