@@ -59,6 +59,8 @@ def browser():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
         )
+    # A model call through the local gateway can take seconds on a busy machine: wait as long as for a page.
+    expect.set_options(timeout=30_000)
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     with sync_playwright() as playwright:
