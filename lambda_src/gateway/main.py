@@ -35,7 +35,8 @@ LAZY_ROUTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("gateway.api.admin_users", ("/admin/",)),
     ("gateway.api.admin_reports", ("/admin/",)),
     ("gateway.api.admin_bots", ("/admin/bots/",)),
-    # The web console: its page is the root, its files under /console/; last, so every API route matches first.
+    # The web console: its page is the root, its files under /console/. Last, so every API route matches
+    # first; a path no other router answers includes it (its module needs nothing the app has not imported).
     ("gateway.api.console", ("/",)),
 )
 

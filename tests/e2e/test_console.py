@@ -188,6 +188,7 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     page.get_by_test_id("sources").first.wait_for()
     assert "handbook.md" in page.get_by_test_id("sources").first.inner_text()
     assert "Bluebeard" in page.get_by_test_id("reply").last.inner_text()
+    expect(page.get_by_role("link", name="What is the parrot called?")).to_be_visible()
     member.shot("chat", "chat-bot")
     member.nav("Bot store")
     page.get_by_test_id("bot").first.wait_for()

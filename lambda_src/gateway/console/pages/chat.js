@@ -45,6 +45,8 @@ export function ChatPage({ params }) {
   const list = useLoad(() => api.get("/conversations", { query: { limit: 50 } }));
   const activeId = params.id || null;
   const [chosen, setChosen] = useState(null);
+  // Conversations begun on this page: listed at once, whatever the listing's own timing.
+  const [started, setStarted] = useState([]);
   const [messages, setMessages] = useState([]);
   const [outcomes, setOutcomes] = useState({});
   const [text, setText] = useState("");
@@ -66,6 +68,7 @@ export function ChatPage({ params }) {
       const [kind, id] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
       const created = await api.post("/conversations", kind === "bot" ? { bot_id: id, title: content.slice(0, 60) } : { model_id: id, title: content.slice(0, 60) });
       conversationId = created.conversation_id;
+      setStarted((list) => [created, ...list]);
     }
     setMessages((m) => [...m, { message_id: "pending", role: "user", content }]);
     setText("");
@@ -108,7 +111,9 @@ export function ChatPage({ params }) {
       </${Loading}>
       <${Loading} state=${list}>
         <ul class="conversation-list">
-          ${(list.data?.conversations || []).map(
+          ${[...started, ...(list.data?.conversations || [])]
+            .filter((c, i, all) => all.findIndex((o) => o.conversation_id === c.conversation_id) === i)
+            .map(
             (c) => html`<li><a href=${`#/chat?id=${encodeURIComponent(c.conversation_id)}`} aria-current=${c.conversation_id === activeId ? "page" : undefined}>${c.title || "Untitled"}</a>
               <small class="muted">${c.bot_id ? `Bot: ${botTitle(c.bot_id)}` : c.model_id}</small></li>`,
           )}
