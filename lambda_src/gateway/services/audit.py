@@ -7,7 +7,6 @@ new route cannot forget to be audited. Routes in `UNAUDITED_ROUTES` are not user
 """
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.clock import iso, utcnow
+from gateway.clock import epoch_seconds, iso, utcnow
 from gateway.errors import ERROR_CODE_STATE_KEY
 from gateway.logs import request_id_var
 from gateway.repositories.audit import AuditEvent, AuditRepository
@@ -89,7 +88,7 @@ class AuditService:
         # An audit write that fails must not turn a served request into an error; it is logged
         # (without the event's content) so that operators see the gap.
         try:
-            self._repository.add(event, int(time.time()))
+            self._repository.add(event, epoch_seconds())
         except Exception:
             logger.exception("audit event not written", extra={"action": event.action})
 
@@ -133,7 +132,7 @@ class SettlementAudit:
         self._event = self._service.from_request(self._scope, 200)
         if self._event is None:
             return None
-        return self._service.repository.transact_put(self._event, int(time.time()))
+        return self._service.repository.transact_put(self._event, epoch_seconds())
 
     def written(self) -> None:
         """The settlement that carried item() went through."""

@@ -19,12 +19,11 @@ outcome, and services/reconciler.py settles it (UsageRepository.record).
 
 import json
 import logging
-import time
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from gateway import deadline
-from gateway.clock import iso, utcnow
+from gateway.clock import epoch_seconds, iso, utcnow
 from gateway.domain import TokenUsage
 from gateway.errors import AppError, BadRequestError, ForbiddenError
 from gateway.providers.bedrock import (
@@ -357,7 +356,7 @@ class ModelService:
         if not caller.reusable_request_id and not any(move.checks for move in moves):
             return replace(call, reserved=False, reserved_tokens=0, reserved_cost_micros=0), reservation
         try:
-            self._usage.begin(call, int(time.time()), self._moves(caller.user_id, moves))
+            self._usage.begin(call, int(now.timestamp()), self._moves(caller.user_id, moves))
         except CounterRefused as refused:
             raise self._limits.refused(moves[refused.index], None, refused.item, now) from None
         return call, reservation
@@ -421,7 +420,7 @@ class ModelService:
         """Settle a reserved call, or put a call that reserved nothing whole; whether it went through."""
         if call.reserved:
             return self._usage.settle(call, settlement, items)
-        return self._usage.record(call, settlement, int(time.time()), items)
+        return self._usage.record(call, settlement, epoch_seconds(), items)
 
     def _settle_intervention(
         self,

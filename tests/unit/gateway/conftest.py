@@ -20,7 +20,7 @@ def _reset_process_state() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(monkeypatch):
+def _test_settings(monkeypatch, clean_gateway_environment):
     """Every test reads settings afresh from its own environment, with fake AWS credentials."""
     monkeypatch.setenv("GATEWAY_ENVIRONMENT", "test")
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):

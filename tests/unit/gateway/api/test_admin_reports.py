@@ -1,5 +1,3 @@
-from datetime import UTC, datetime
-
 import boto3
 import pytest
 
@@ -42,7 +40,7 @@ def test_conversations_and_prompts_of_a_user(api, bedrock, admin_headers):
     assert missing.status_code == 404
 
 
-def test_costs_by_model_over_months(api, bedrock, admin_headers):
+def test_costs_by_model_over_months(api, bedrock, admin_headers, gateway_clock):
     headers, user, _ = signed_up(api)
     bedrock.catalog()
     for shape in (HAIKU, HAIKU, LLAMA):
@@ -56,7 +54,7 @@ def test_costs_by_model_over_months(api, bedrock, admin_headers):
             == 200
         )
     api.post("/conversations", headers=headers, json={"model_id": HAIKU.model_id})
-    month = f"{datetime.now(UTC):%Y-%m}"
+    month = f"{gateway_clock.peek():%Y-%m}"
     response = api.get(
         f"/admin/costs/users/{user['user_id']}?start_period={month}&end_period={month}", headers=admin_headers
     )
@@ -189,7 +187,7 @@ def test_a_month_window_and_a_past_day(api, admin_headers):
     assert past == {"users": [], "next_token": None}
 
 
-def test_analytics_series_shares_conversations_and_top_users(api, bedrock, admin_headers):
+def test_analytics_series_shares_conversations_and_top_users(api, bedrock, admin_headers, gateway_clock):
     bedrock.catalog()
     headers, _, _ = signed_up(api, email="busy@example.com")
     _spend(api, bedrock, headers, 2)
@@ -205,28 +203,28 @@ def test_analytics_series_shares_conversations_and_top_users(api, bedrock, admin
     assert body["totals"]["requests"] == 3
     assert body["totals"]["input_tokens"] == 2 * HAIKU.input_tokens + LLAMA.input_tokens
     assert body["totals"]["conversations"] == 1
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    today = gateway_clock.peek().strftime("%Y-%m-%d")
     assert [point["period"] for point in body["series"]] == [today]
     shares = {m["model_id"]: m for m in body["models"]}
     assert shares[HAIKU.model_id]["requests"] == 2
     assert sum(m["share"] for m in body["models"]) == pytest.approx(1.0, abs=0.001)
     assert body["top_users"] is None  # a 30-day window is not one ranking period
 
-    day = datetime.now(UTC).strftime("%Y%m%d")
+    day = gateway_clock.peek().strftime("%Y%m%d")
     one_day = api.get(f"/admin/analytics?start={day}00&end={day}23", headers=admin_headers).json()
     assert [u["email"] for u in one_day["top_users"]] == ["busy@example.com"]
     monthly = api.get("/admin/analytics?granularity=month", headers=admin_headers).json()
-    assert monthly["series"][-1]["period"] == datetime.now(UTC).strftime("%Y-%m")
+    assert monthly["series"][-1]["period"] == gateway_clock.peek().strftime("%Y-%m")
     assert api.get("/admin/analytics?granularity=week", headers=admin_headers).status_code == 400
 
 
-def test_any_hour_window_ranks_from_the_hourly_totals(api, bedrock, admin_headers):
+def test_any_hour_window_ranks_from_the_hourly_totals(api, bedrock, admin_headers, gateway_clock):
     bedrock.catalog()
     for email, calls in (("one@example.com", 1), ("two@example.com", 2)):
         headers, _, _ = signed_up(api, email=email)
         _spend(api, bedrock, headers, calls)
         api.post("/conversations", headers=headers, json={"model_id": HAIKU.model_id})
-    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    hour = gateway_clock.peek().strftime("%Y%m%d%H")
     first = api.get(f"/admin/users?start={hour}&end={hour}&limit=1", headers=admin_headers)
     assert first.status_code == 200, first.text
     assert [u["email"] for u in first.json()["users"]] == ["two@example.com"]

@@ -1,5 +1,4 @@
 import json
-from datetime import timedelta
 
 import pytest
 
@@ -113,17 +112,14 @@ def test_a_retried_request_id_is_counted_once(api, bedrock, monkeypatch):
     assert windows["requests_per_day"]["used"] == 1
 
 
-def test_the_next_window_admits_again(api, bedrock, monkeypatch):
+def test_the_next_window_admits_again(api, bedrock, monkeypatch, gateway_clock):
     use_policy(monkeypatch, requests_per_minute=1)
     headers, _, _ = signed_up(api)
     bedrock.catalog()
     bedrock.invoke(HAIKU)
     assert call(api, headers).status_code == 200
     assert call(api, headers).status_code == 429
-    import gateway.services.models as models_module
-
-    real_utcnow = models_module.utcnow
-    monkeypatch.setattr(models_module, "utcnow", lambda: real_utcnow() + timedelta(minutes=1))
+    gateway_clock.advance(minutes=1)
     bedrock.invoke(HAIKU)
     assert call(api, headers).status_code == 200
 
