@@ -3,7 +3,8 @@
 It stands still at the instant a test chose, but each read moves it on by one millisecond, so that ids and
 timestamps made one after the other still sort in the order they were made (as they do in production, where
 they are made milliseconds apart). A test moves it with advance() or set(). `--clock-at`
-(tests/unit/conftest.py) pins the start instant, to run the suite at the last second of a minute, a day or a month.
+(tests/unit/conftest.py) pins the start instant: the suite can run at the last second of a minute, day or
+month.
 """
 
 from datetime import UTC, datetime, timedelta
