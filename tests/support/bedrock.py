@@ -195,19 +195,19 @@ def catalog_response() -> dict[str, Any]:
     }
 
 
-def invoke_response(body: dict[str, Any] | str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def invoke_response(
+    body: dict[str, Any] | str, input_tokens: int, output_tokens: int, token_headers: bool = True
+) -> dict[str, Any]:
+    """InvokeModel's answer; without `token_headers` the gateway must read the counts from the body."""
     raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+    headers = {"x-amzn-bedrock-invocation-latency": "12"}
+    if token_headers:
+        headers["x-amzn-bedrock-input-token-count"] = str(input_tokens)
+        headers["x-amzn-bedrock-output-token-count"] = str(output_tokens)
     return {
         "body": StreamingBody(io.BytesIO(raw), len(raw)),
         "contentType": "application/json",
-        "ResponseMetadata": {
-            "HTTPStatusCode": 200,
-            "HTTPHeaders": {
-                "x-amzn-bedrock-input-token-count": str(input_tokens),
-                "x-amzn-bedrock-output-token-count": str(output_tokens),
-                "x-amzn-bedrock-invocation-latency": "12",
-            },
-        },
+        "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": headers},
     }
 
 
@@ -238,9 +238,10 @@ class StubbedBedrock:
     def catalog(self) -> None:
         self.control.add_response("list_foundation_models", catalog_response())
 
-    def invoke(self, shape: Shape) -> None:
+    def invoke(self, shape: Shape, token_headers: bool = True) -> None:
         self.runtime.add_response(
-            "invoke_model", invoke_response(shape.response, shape.input_tokens, shape.output_tokens)
+            "invoke_model",
+            invoke_response(shape.response, shape.input_tokens, shape.output_tokens, token_headers),
         )
 
     def converse(self, text: str, input_tokens: int, output_tokens: int, stop: str = "end_turn") -> None:

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -181,3 +182,59 @@ def test_admins_override_a_users_limits(api, bedrock, stack, monkeypatch):
     assert bad.status_code == 422
     unknown = api.put("/admin/users/nobody/limits", headers=admin_headers, json={})
     assert unknown.status_code == 404
+
+
+def test_the_usage_record_holds_the_key_status_tokens_latency_and_request_id(api, bedrock, gateway_clock):
+    headers, registration, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    # The model takes 50 ms: the record's latency is the model call's own.
+    runtime_events = bedrock.clients["bedrock-runtime"].meta.events
+    runtime_events.register("provide-client-params.bedrock-runtime.InvokeModel", lambda **_: time.sleep(0.05))
+    started = gateway_clock.peek()
+    response = call(api, headers, **{"idempotency-key": "record-me-1"})
+    assert response.status_code == 200, response.text
+    assert response.json()["request_id"] == "idem-record-me-1"
+    record = deps.usage_repository.get().call(registration["user_id"], "idem-record-me-1")
+    assert record["request_id"] == "idem-record-me-1"
+    assert record["key_id"] == registration["api_key_id"]
+    assert record["model_id"] == HAIKU.model_id
+    assert record["status"] == "ok"
+    assert (record["input_tokens"], record["output_tokens"]) == (HAIKU.input_tokens, HAIKU.output_tokens)
+    assert 50 <= record["latency_ms"] < 10_000
+    assert record["cost_micros"] == 6  # 10 x 0.25 + 3 x 1.25 USD per million tokens, rounded
+    assert record["started_at"] >= f"{started:%Y-%m-%dT%H:%M:%S}"
+
+
+def test_the_monthly_token_count_settles_from_the_reservation_to_the_real_use(api, bedrock, monkeypatch):
+    headers, registration, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers, max_tokens=50, **{"idempotency-key": "first-call-1"}).status_code == 200
+    used = HAIKU.input_tokens + HAIKU.output_tokens
+    windows, _ = usage(api, headers)
+    assert windows["tokens_per_month"]["used"] == used
+    reserved = int(
+        deps.usage_repository.get().call(registration["user_id"], "idem-first-call-1")["reserved_tokens"]
+    )
+    assert reserved > used  # the worst case: the prompt's estimate plus max_tokens
+    # Room for one more reservation only if the first call's was settled down to its real use.
+    use_policy(monkeypatch, tokens_per_month=used + reserved)
+    bedrock.catalog()  # the new policy's services read the catalog afresh
+    bedrock.invoke(HAIKU)
+    assert call(api, headers, max_tokens=50).status_code == 200
+    windows, _ = usage(api, headers)
+    assert windows["tokens_per_month"]["used"] == 2 * used
+
+
+def test_without_token_headers_the_counts_come_from_the_body(api, bedrock):
+    headers, registration, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(HAIKU, token_headers=False)
+    response = call(api, headers, **{"idempotency-key": "body-counts-1"})
+    assert response.status_code == 200, response.text
+    assert response.json()["usage"] == {"input_tokens": 10, "output_tokens": 3}  # the body's usage
+    record = deps.usage_repository.get().call(registration["user_id"], "idem-body-counts-1")
+    assert (record["input_tokens"], record["output_tokens"]) == (10, 3)
+    windows, _ = usage(api, headers)
+    assert windows["tokens_per_month"]["used"] == 13

@@ -175,6 +175,20 @@ def test_revoked_and_unpublished_keys_stop_working(api, bedrock, publisher):
     assert api.delete(f"/bots/{bot_id}", headers=headers).status_code == 204
 
 
+def test_a_published_bot_has_at_most_five_active_keys(api, bedrock, publisher):
+    headers, _ = publisher
+    bot_id, published = _publish(api, bedrock, headers)
+    for _ in range(4):  # the first key came with the publication
+        assert api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers).status_code == 201
+    sixth = api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers)
+    assert (sixth.status_code, sixth.json()["error"]["code"]) == (400, "api_key_limit")
+    keys = api.get(f"/bots/{bot_id}/publication", headers=headers).json()["keys"]
+    assert len(keys) == 5
+    first = published["api_key"]["key_id"]
+    assert api.delete(f"/bots/{bot_id}/publication/api-keys/{first}", headers=headers).status_code == 200
+    assert api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers).status_code == 201  # 5 active
+
+
 def test_publishing_needs_publish_allowed_and_ownership(api, bedrock, stack, publisher):
     creator, _, _ = signed_up(api)
     bot_id = _bot(api, bedrock, creator, shared_scope="all")

@@ -51,3 +51,22 @@ def test_missing_paths_give_none_not_an_error():
 def test_every_row_has_a_distinct_name():
     names = [row.name for row in MODEL_FORMATS]
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    "family", sorted(f for f in SHAPES if (row := format_for(SHAPES[f].model_id)) and row.input_tokens_path)
+)
+def test_token_paths_read_the_body_counts_when_bedrock_sends_no_headers(family):
+    """Each count from its own field: a row reading the output count as the input would bill wrongly."""
+    shape = SHAPES[family]
+    row = format_for(shape.model_id)
+    assert shape.input_tokens != shape.output_tokens  # else a swapped path could not be told apart
+    assert extract(row.input_tokens_path, shape.response) == shape.input_tokens
+    assert extract(row.output_tokens_path, shape.response) == shape.output_tokens
+
+
+@pytest.mark.parametrize("family", sorted(SHAPES))
+def test_every_row_reads_the_output_cap_of_its_request(family):
+    """The worst-case reservation reads the request's cap (50 in every sample request) by the row's path."""
+    shape = SHAPES[family]
+    assert extract(format_for(shape.model_id).max_tokens_path, shape.request) == 50

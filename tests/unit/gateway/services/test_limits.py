@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.repositories.limits import Check, CounterMove, Windows, transact_item
-from gateway.services.limits import LIMIT_CODES, LimitExceededError, seconds_until_window_ends
+from gateway.services.limits import LIMIT_CODES, LimitExceededError, LimitService, seconds_until_window_ends
 from gateway.services.policies import merge_limits
-from gateway.settings import Limits
+from gateway.settings import GroupPolicy, Limits
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,30 @@ def test_refusals_name_the_limit_and_when_to_retry(name):
     assert error.code == LIMIT_CODES[name]
     assert error.headers == {"Retry-After": "42"}
     assert error.details["limit_name"] == name
+
+
+class _Counters:
+    """A limit repository holding fixed counters, for report() alone."""
+
+    table_name = "limits"
+
+    def __init__(self, cost_micros: int) -> None:
+        self.cost_micros = cost_micros
+
+    def counters(self, user_id, windows):
+        values = {"requests": 0, "tokens": 0, "cost_micros": self.cost_micros}
+        return {key: dict(values) for key in windows.sort_keys()}
+
+    def override(self, user_id):
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("spent_micros", "flagged"),
+    [(7_999_999, False), (8_000_000, True), (8_000_001, True)],  # 80 % of 10 USD is 8 000 000 micro-dollars
+)
+def test_the_soft_budget_threshold_flags_from_exactly_its_share(spent_micros, flagged):
+    policy = GroupPolicy(limits=Limits(budget_usd_per_month=10, budget_soft_threshold=0.8))
+    service = LimitService(_Counters(spent_micros), {}, policy)
+    report = service.report("u1", (), datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC))
+    assert report["budget_flagged"] is flagged
