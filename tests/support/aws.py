@@ -15,10 +15,17 @@ PASSWORD_POLICY = {
     "RequireNumbers": True,
     "RequireSymbols": False,
 }
+# As terraform/modules/identity makes them by default (precedence from 1: the AWS provider drops 0).
 GROUPS = {
-    "Admin": (0, "arn:aws:iam::123456789012:role/gateway-admin"),
-    "PublishAllowed": (1, "arn:aws:iam::123456789012:role/gateway-publish"),
-    "CreatingBotAllowed": (2, "arn:aws:iam::123456789012:role/gateway-creating-bot"),
+    "Admin": (1, "arn:aws:iam::123456789012:role/gateway-admin"),
+    "PublishAllowed": (2, "arn:aws:iam::123456789012:role/gateway-publish"),
+    "CreatingBotAllowed": (3, "arn:aws:iam::123456789012:role/gateway-creating-bot"),
+}
+# What terraform/modules/stack gives the function for those groups when no group_policies are set
+# (app_group_policies): each group's precedence, every model, no limits.
+GROUP_POLICIES = {
+    name: {"precedence": precedence, "allowed_models": ["*"], "limits": {}, "guardrail": None}
+    for name, (precedence, _) in GROUPS.items()
 }
 TABLES = ("api_keys", "usage", "audit", "conversations", "bots")
 # As terraform/modules/data ranks them: users by cost, bots in the store by rank.
@@ -47,6 +54,7 @@ class Stack:
             # Open sign-up ([] would close it); the domain rule's own tests set their lists.
             "GATEWAY_ALLOWED_EMAIL_DOMAINS": json.dumps(["*"]),
             "GATEWAY_KNOWLEDGE_BASE_IDS": json.dumps([KNOWLEDGE_BASE_ID]),
+            "GATEWAY_GROUP_POLICIES": json.dumps(GROUP_POLICIES),
         }
         env.update({f"GATEWAY_TABLE_{name.upper()}": f"gateway-test-{name}" for name in TABLES})
         return env
