@@ -1,8 +1,11 @@
+import hashlib
+import hmac
 import json
 import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 from moto.utilities.utils import load_resource
@@ -86,6 +89,20 @@ def _tampered():
     return f"{header}.{forged}.{signature}"
 
 
+def _hs256_with_the_public_key_as_secret():
+    """The algorithm-confusion attack: HMAC-signed with the pool's public key (PEM), which anyone can fetch.
+    Made by hand: PyJWT refuses to HMAC-sign with an asymmetric key."""
+    public_key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(PUBLIC_JWKS["keys"][0]))
+    secret = public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "kid": "dummy", "typ": "JWT"}).encode())
+    body = jwt.utils.base64url_encode(json.dumps(claims()).encode())
+    signing_input = header + b"." + body
+    signature = jwt.utils.base64url_encode(hmac.new(secret, signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + signature).decode()
+
+
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -102,7 +119,8 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ("missing exp", sign(claims(exp=None))),
         ("neither auth_time nor iat", sign(claims(iat=None))),
         ("alg none", _none_token()),
-        ("HS256 with the public key as secret", jwt.encode(claims(), "s" * 40, algorithm="HS256")),
+        ("HS256 with the public key as secret", _hs256_with_the_public_key_as_secret()),
+        ("HS256 with another secret", jwt.encode(claims(), "s" * 40, algorithm="HS256")),
         ("tampered payload", _tampered()),
         ("unknown kid", sign(claims(), key=OTHER_KEY, kid="other")),
         ("right kid, other key", sign(claims(), key=OTHER_KEY, kid="dummy")),
