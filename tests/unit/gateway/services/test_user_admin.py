@@ -94,11 +94,25 @@ def test_two_concurrent_removals_from_admin_leave_one(stack, monkeypatch):
     assert len(members) == 1
 
 
-def test_the_guard_is_released_after_a_refusal(stack):
+def test_the_guard_is_released_after_a_refusal(stack, monkeypatch):
     only = new_user(stack, "a@example.com", "Admin")
     service = deps.user_admin_service.get()
+    access = AccessRepository(get_settings().table_api_keys)
+    pool = deps.user_pool.get()
+    held_during_check: list[bool] = []
+    members_of = pool.members_of
+
+    def checking_the_lock(group):
+        held_during_check.append(not access.acquire_admin_lock("probe", time.time(), 30.0))
+        return members_of(group)
+
+    monkeypatch.setattr(pool, "members_of", checking_the_lock)
     with pytest.raises(LastAdminError):
         service.disable(only)
+    assert held_during_check == [True]  # the check ran under the lock...
+    assert access.acquire_admin_lock("probe", time.time(), 30.0)  # ...which the refusal released
+    access.release_admin_lock("probe")
+    monkeypatch.setattr(pool, "members_of", members_of)
     new_user(stack, "b@example.com", "Admin")
     service.disable(only)  # the lock of the refused attempt is gone
     assert not enabled(stack, only)
