@@ -41,6 +41,10 @@ validate: ## terraform init + validate of every module and environment, offline 
 unit: venv ## unit tests (moto in-process, FastAPI TestClient)
 	$(PY) -m pytest tests/unit -q
 
+.PHONY: mutation
+mutation: venv ## mutation testing (mutmut) of the rule modules, bounded to 30 min: make mutation [MODULES="limits pricing"]
+	$(PY) scripts/mutation.py $(MODULES)
+
 .PHONY: package
 package: venv ## build dist/lambda.zip reproducibly and print its size
 	$(PY) scripts/package_lambda.py

@@ -1,0 +1,184 @@
+"""Mutation testing of the modules that hold the rules (`make mutation`), with mutmut.
+
+Each module is mutated in a copy of the repository of its own (.local/mutation/<module>/), against the test
+files that cover it (MODULES below): mutmut then runs, for each mutant, only those of these tests that reach
+the mutated function. A module's run stops at its time bound; the survivors are printed, and those listed in
+tests/mutation/equivalent.md (mutants that change no behaviour, each with its reason) are counted apart.
+
+  .venv/bin/python scripts/mutation.py                     every module, in order
+  .venv/bin/python scripts/mutation.py limits pricing      some modules
+  MUTATION_MINUTES=30 MUTATION_CHILDREN=2 ...               the overall time bound, parallel mutants
+
+Exit status: 1 when an unlisted mutant survived, 0 otherwise. Scores go to .local/mutation/scores.txt.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / ".local" / "mutation"
+EQUIVALENT = REPO / "tests" / "mutation" / "equivalent.md"
+UNIT = "tests/unit/gateway"
+
+# module name -> (source file, the test files that cover it)
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "limits": (
+        "lambda_src/gateway/services/limits.py",
+        [f"{UNIT}/services/test_limits.py", f"{UNIT}/api/test_limits.py"],
+    ),
+    "pricing": ("lambda_src/gateway/services/pricing.py", [f"{UNIT}/services/test_pricing.py"]),
+    "policies": (
+        "lambda_src/gateway/services/policies.py",
+        [f"{UNIT}/services/test_policies.py", f"{UNIT}/auth/test_groups.py"],
+    ),
+    "groups": (
+        "lambda_src/gateway/auth/groups.py",
+        [f"{UNIT}/auth/test_groups.py", f"{UNIT}/api/test_me.py"],
+    ),
+    "model_formats": (
+        "lambda_src/gateway/providers/model_formats.py",
+        [f"{UNIT}/providers/test_model_formats.py"],
+    ),
+    "tokens": ("lambda_src/gateway/auth/tokens.py", [f"{UNIT}/auth/test_tokens.py"]),
+    "usage": (
+        "lambda_src/gateway/repositories/usage.py",
+        [f"{UNIT}/services/test_metering_faults.py", f"{UNIT}/api/test_limits.py"],
+    ),
+    "metering": (
+        "lambda_src/gateway/services/models.py",
+        [
+            f"{UNIT}/services/test_models_failures.py",
+            f"{UNIT}/api/test_limits.py",
+            f"{UNIT}/api/test_bedrock.py",
+        ],
+    ),
+    "api_keys": (
+        "lambda_src/gateway/services/api_keys.py",
+        [f"{UNIT}/api/test_me.py", f"{UNIT}/api/test_auth.py"],
+    ),
+    "publications": (
+        "lambda_src/gateway/services/publications.py",
+        [f"{UNIT}/services/test_publications.py", f"{UNIT}/api/test_publications.py"],
+    ),
+    "bot_sharing": (
+        "lambda_src/gateway/services/bots.py",
+        [f"{UNIT}/services/test_bots.py", f"{UNIT}/api/test_bots.py"],
+    ),
+}
+
+# What a module's copy needs besides the source and the tests.
+COPIED = ("tests", "pyproject.toml", "scripts", "terraform")
+
+
+def equivalent_mutants() -> set[str]:
+    """Mutant names listed in the equivalent-mutants file (first backticked name of each list item)."""
+    if not EQUIVALENT.exists():
+        return set()
+    return set(re.findall(r"^- `([^`]+)`", EQUIVALENT.read_text(), re.M))
+
+
+def prepare(name: str, source: str, tests: list[str]) -> Path:
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    # mutmut imports mutated code from mutants/src: the copy holds the app there (modules stay gateway.*).
+    shutil.copytree(REPO / "lambda_src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for entry in COPIED:
+        path = REPO / entry
+        if path.is_dir():
+            shutil.copytree(path, work / entry, ignore=shutil.ignore_patterns("__pycache__", ".terraform*"))
+        else:
+            shutil.copy2(path, work / entry)
+    pyproject = (work / "pyproject.toml").read_text()
+    pyproject = pyproject.replace('pythonpath = ["lambda_src", "."]', 'pythonpath = ["src", "."]')
+    config = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src"]\n'
+        f'only_mutate = ["{source.replace("lambda_src/", "src/", 1)}"]\n'
+        f"pytest_add_cli_args_test_selection = {tests!r}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        'also_copy = ["scripts", "terraform"]\n'
+    ).replace("'", '"')
+    (work / "pyproject.toml").write_text(pyproject + config)
+    return work
+
+
+def results(work: Path) -> dict[str, str]:
+    listing = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    ).stdout
+    found = {}
+    for line in listing.splitlines():
+        mutant, _, status = line.strip().partition(": ")
+        if status:
+            found[mutant] = status.strip()
+    return found
+
+
+def run(name: str, seconds: float, children: int) -> tuple[int, int, list[str]]:
+    source, tests = MODULES[name]
+    work = prepare(name, source, tests)
+    env = {**os.environ, "PYTHONPATH": str(work)}
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+            cwd=work,
+            env=env,
+            timeout=seconds,
+            stdout=subprocess.DEVNULL,
+        )
+        finished = True
+    except subprocess.TimeoutExpired:
+        finished = False
+    found = results(work)
+    killed = sum(1 for status in found.values() if status in ("killed", "timeout", "segfault"))
+    survivors = sorted(m for m, status in found.items() if status == "survived")
+    if not finished:
+        print(f"{name}: stopped at its time bound ({seconds:.0f} s): {len(found)} mutants seen")
+    return killed, len(found), survivors
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(MODULES)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        print(f"unknown modules: {unknown}; known: {list(MODULES)}")
+        return 2
+    budget = float(os.environ.get("MUTATION_MINUTES", "30")) * 60
+    children = int(os.environ.get("MUTATION_CHILDREN", "2"))
+    started = time.monotonic()
+    equivalent = equivalent_mutants()
+    unexplained: list[str] = []
+    lines = []
+    for index, name in enumerate(names):
+        left = budget - (time.monotonic() - started)
+        if left <= 30:
+            lines.append(f"{name}: not run (time bound reached)")
+            continue
+        killed, total, survivors = run(name, left / (len(names) - index), children)
+        score = f"{100 * killed / total:.1f} %" if total else "n/a"
+        explained = [m for m in survivors if m in equivalent]
+        lines.append(
+            f"{name}: {killed}/{total} killed ({score}); "
+            f"{len(survivors)} survived, {len(explained)} equivalent"
+        )
+        for mutant in survivors:
+            if mutant not in equivalent:
+                unexplained.append(mutant)
+                print(f"SURVIVED {mutant}   (see: cd {WORK / name} && mutmut show {mutant})")
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "scores.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
