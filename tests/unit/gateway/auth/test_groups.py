@@ -69,3 +69,7 @@ def test_permissions_follow_effective_groups():
     assert "bots:publish" in permissions_for(["Admin"])
     assert "bots:publish" not in permissions_for(["CreatingBotAllowed"])
     assert permissions_for([]) == ["api_keys:manage", "conversations:manage", "models:invoke"]
+
+
+def test_a_group_unknown_to_the_app_adds_no_permission_and_no_error():
+    assert permissions_for(["SomeCompanyGroup"]) == permissions_for([])

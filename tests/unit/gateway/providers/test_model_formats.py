@@ -70,3 +70,10 @@ def test_every_row_reads_the_output_cap_of_its_request(family):
     """The worst-case reservation reads the request's cap (50 in every sample request) by the row's path."""
     shape = SHAPES[family]
     assert extract(format_for(shape.model_id).max_tokens_path, shape.request) == 50
+
+
+def test_the_provider_is_the_part_before_the_first_dot():
+    """Model ids may hold more dots after the provider's (a version such as 3.5)."""
+    assert provider_of("anthropic.claude-3.5-sonnet-v1:0") == "anthropic"
+    assert format_for("anthropic.claude-3.5-sonnet-v1:0").name == "anthropic-messages"
+    assert format_for("us.meta.llama3.1-8b-instruct-v1:0").name == "meta-llama"

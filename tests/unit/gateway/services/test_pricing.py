@@ -61,33 +61,35 @@ def test_unpriced_models_are_refused():
         price_table().price("acme.unknown-v1", "us-east-1")
 
 
-REGIONAL = PriceTable.from_document(
-    {
-        "effective_date": "2026-02-01",
-        "models": {
-            "b": {"*": {"input": 1.0, "output": 2.0}},
-            "a": {
-                "*": {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
-                "eu-central-1": {"input": 4.0, "output": 20.0},
+def regional() -> PriceTable:
+    """Built inside each test: mutmut gives a mutant only the tests that call the mutated function."""
+    return PriceTable.from_document(
+        {
+            "effective_date": "2026-02-01",
+            "models": {
+                "b": {"*": {"input": 1.0, "output": 2.0}},
+                "a": {
+                    "*": {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
+                    "eu-central-1": {"input": 4.0, "output": 20.0},
+                },
+                "us-only": {"us-east-1": {"input": 1.0, "output": 1.0}},
             },
-            "us-only": {"us-east-1": {"input": 1.0, "output": 1.0}},
-        },
-    }
-)
+        }
+    )
 
 
 def test_a_documents_date_and_models_are_kept():
-    assert REGIONAL.effective_date == "2026-02-01"
-    assert REGIONAL.models() == ["a", "b", "us-only"]
+    assert regional().effective_date == "2026-02-01"
+    assert regional().models() == ["a", "b", "us-only"]
 
 
 def test_the_cost_uses_the_calls_region_and_every_kind_of_token():
     usage = TokenUsage(input_tokens=1000, output_tokens=100, cache_read_tokens=1000, cache_write_tokens=1000)
-    assert REGIONAL.cost_micros("a", "us-east-1", usage) == 3000 + 1500 + 300 + 3750
-    assert REGIONAL.cost_micros("a", "eu-central-1", usage) == 4000 + 2000
+    assert regional().cost_micros("a", "us-east-1", usage) == 3000 + 1500 + 300 + 3750
+    assert regional().cost_micros("a", "eu-central-1", usage) == 4000 + 2000
 
 
 def test_a_model_without_a_price_for_the_region_says_which_region():
     with pytest.raises(ModelNotPricedError) as refused:
-        REGIONAL.price("us-only", "eu-west-1")
+        regional().price("us-only", "eu-west-1")
     assert "eu-west-1" in refused.value.message
