@@ -1,11 +1,14 @@
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
 from gateway import deps
+from gateway.services.limits import LIMIT_COUNTERS
 from gateway.settings import get_settings
 from tests.support.bedrock import SHAPES
+from tests.support.clock import BOUNDARIES
 from tests.unit.gateway.api.helpers import login, signed_up
 
 HAIKU = SHAPES["anthropic-messages"]  # answers 10 input + 3 output tokens
@@ -238,3 +241,38 @@ def test_without_token_headers_the_counts_come_from_the_body(api, bedrock):
     assert (record["input_tokens"], record["output_tokens"]) == (10, 3)
     windows, _ = usage(api, headers)
     assert windows["tokens_per_month"]["used"] == 13
+
+
+# The windows each boundary closes (the last second of a minute, of a day, of a month, of a year).
+ROLLED = {
+    "minute": {"requests_per_minute"},
+    "day": {"requests_per_minute", "requests_per_day", "tokens_per_day"},
+    "month": set(LIMIT_COUNTERS),
+    "year": set(LIMIT_COUNTERS),
+}
+
+
+@pytest.mark.parametrize("boundary", sorted(ROLLED))
+def test_a_call_in_the_last_second_of_a_window_counts_in_that_window_only(
+    api, bedrock, monkeypatch, gateway_clock, boundary
+):
+    use_policy(monkeypatch, requests_per_minute=1)
+    headers, _, _ = signed_up(api)
+    last_second = BOUNDARIES[boundary]
+    gateway_clock.set(last_second + timedelta(milliseconds=500))
+    bedrock.catalog()
+    bedrock.invoke(HAIKU)
+    assert call(api, headers).status_code == 200
+    refused = call(api, headers)
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")  # the minute ends in 1 s
+    before, _ = usage(api, headers)
+    assert before["requests_per_minute"]["resets_in_seconds"] == 1
+    assert before["tokens_per_day"]["used"] == HAIKU.input_tokens + HAIKU.output_tokens
+
+    gateway_clock.set(last_second + timedelta(seconds=1))  # the first instant of the next window
+    after, _ = usage(api, headers)
+    for name, window in after.items():
+        expected = 0 if name in ROLLED[boundary] else before[name]["used"]
+        assert window["used"] == expected, name
+    bedrock.invoke(HAIKU)
+    assert call(api, headers).status_code == 200
