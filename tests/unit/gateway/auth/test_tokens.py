@@ -49,8 +49,9 @@ class CountingFetch:
         self.calls = 0
         self.document = document
 
-    def __call__(self, _url):
+    def __call__(self, url):
         self.calls += 1
+        self.url = url
         return self.document
 
 
@@ -123,6 +124,7 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ("HS256 with another secret", jwt.encode(claims(), "s" * 40, algorithm="HS256")),
         ("tampered payload", _tampered()),
         ("unknown kid", sign(claims(), key=OTHER_KEY, kid="other")),
+        ("no kid", jwt.encode(claims(), PRIVATE_KEY, algorithm="RS256")),
         ("right kid, other key", sign(claims(), key=OTHER_KEY, kid="dummy")),
     ],
 )
@@ -173,3 +175,32 @@ def test_unreachable_jwks_refuses_the_token():
 
     with pytest.raises(InvalidTokenError):
         verifier(fetch=failing).verify(sign(claims()))
+
+
+def test_the_jwks_comes_from_the_pools_url():
+    fetch = CountingFetch()
+    verifier(fetch=fetch).verify(sign(claims()))
+    assert fetch.url == "https://jwks"
+
+
+def test_a_jwks_without_keys_or_with_other_key_types_refuses_cleanly():
+    with pytest.raises(InvalidTokenError):
+        verifier(fetch=CountingFetch({})).verify(sign(claims()))
+    elliptic = {"kty": "EC", "kid": "ec-1", "crv": "P-256", "x": "AA", "y": "AA"}
+    anonymous = {k: v for k, v in PUBLIC_JWKS["keys"][0].items() if k != "kid"}
+    mixed = {"keys": [elliptic, anonymous, *PUBLIC_JWKS["keys"]]}
+    assert verifier(fetch=CountingFetch(mixed)).verify(sign(claims()))["sub"] == "user-1"
+
+
+def test_the_refetch_interval_ends_exactly_on_time():
+    fetch, clock = CountingFetch(), Clock()
+    checker = verifier(fetch=fetch, clock=clock)
+    checker.verify(sign(claims()))
+    clock.now += JWKS_REFRESH_INTERVAL_SECONDS
+    with pytest.raises(InvalidTokenError):
+        checker.verify(sign(claims(), key=OTHER_KEY, kid="rotated"))
+    assert fetch.calls == 2
+
+
+def test_a_few_seconds_of_clock_skew_are_allowed():
+    assert verifier().verify(sign(claims(exp=int(time.time()) - 3)))["sub"] == "user-1"
