@@ -1,9 +1,14 @@
 """Authentication as FastAPI dependencies; routes declare what they need.
 
-- `TokenUser`: a verified Cognito token (id or access) that has not been signed out, of an enabled user.
-- `CurrentUser`: that, plus an active API key (`x-api-key`) owned by the same user.
+- `TokenUser`: a verified Cognito token (id or access) that has not been signed out, of an enabled user; an
+  `x-api-key` sent along is ignored (key management: a user whose keys are all revoked can make a new one).
+- `CurrentUser`: that, and an `x-api-key` sent along must be an active key of the same user. What a person
+  reads or manages (the console): API Gateway asks for the token alone there, so the usage plan, which meters
+  requests with a key, is not spent on it.
+- `MeteredUser`: the token plus an active key of the same user, always: model calls (`RequestCaller`), which
+  API Gateway meters by that key (usage plan throttle and quota).
 - `KeyUser`: an active API key alone, resolved to its owner (OpenAI-compatible `/v1` routes).
-- `require_group(...)`: chained on top, e.g. `AdminUser` (which asks Cognito on every request).
+- `require_group(...)`: chained on `CurrentUser`, e.g. `AdminUser` (which asks Cognito on every request).
 
 Groups and the enabled state come from Cognito (gateway/auth/standing.py), never from the token's
 `cognito:groups`: a member removed from a group loses its rights before their token expires.
@@ -84,7 +89,7 @@ ApiKeys = Annotated[ApiKeyService, Depends(deps.api_key_service)]
 AlsoRead = Callable[[Request, str], list[tuple[str, dict[str, str]]]]
 
 
-def get_current_user(
+def get_metered_user(
     request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
 ) -> Principal:
     """As `TokenUser`, plus the key; the key, the session item and the limit override in one read."""
@@ -111,6 +116,18 @@ def _current_user(
 def _keep_limit_override(request: Request, check: KeyCheck) -> None:
     """For a model call in this request: the override read with the key, so the limits need no read."""
     request.scope.setdefault("state", {})[LIMIT_OVERRIDE_STATE_KEY] = check.limit_override
+
+
+MeteredUser = Annotated[Principal, Depends(get_metered_user)]
+
+
+def get_current_user(
+    request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
+) -> Principal:
+    """The token; a key sent along is checked as a model call's (an empty `x-api-key` is no key)."""
+    if request.headers.get(API_KEY_HEADER):
+        return get_metered_user(request, verifier, standings, api_keys)
+    return get_token_user(request, verifier, standings)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
@@ -180,7 +197,7 @@ def _caller(principal: Principal, request: Request) -> Caller:
     )
 
 
-async def get_request_caller(request: Request, principal: CurrentUser) -> Caller:
+async def get_request_caller(request: Request, principal: MeteredUser) -> Caller:
     return _caller(principal, request)
 
 

@@ -18,6 +18,7 @@ module "stack" {
   knowledge_base_ids    = var.knowledge_base_ids
   usage_plan            = var.usage_plan
   stage_throttle        = var.stage_throttle
+  token_only_throttle   = var.token_only_throttle
   log_retention_days    = var.log_retention_days
 
   manage_account_cloudwatch_role = var.manage_account_cloudwatch_role

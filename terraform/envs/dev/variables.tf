@@ -78,6 +78,15 @@ variable "stage_throttle" {
   default = {}
 }
 
+variable "token_only_throttle" {
+  description = "Throttle of each method that takes the Cognito token alone (the console's reads and management, which no usage plan meters), across all callers."
+  type = object({
+    rate_limit  = optional(number, 10)
+    burst_limit = optional(number, 20)
+  })
+  default = {}
+}
+
 variable "log_retention_days" {
   description = "Retention of the log groups, in days."
   type        = number

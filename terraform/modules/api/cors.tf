@@ -25,8 +25,13 @@ locals {
   }
 }
 
+locals {
+  # One preflight per resource: every resource has an ANY route (a metered method shares its resource's).
+  preflight_routes = { for key, route in local.routes : key => route if route.http_method == "ANY" }
+}
+
 resource "aws_api_gateway_method" "options" {
-  for_each = local.routes
+  for_each = local.preflight_routes
 
   rest_api_id      = aws_api_gateway_rest_api.this.id
   resource_id      = each.value.resource_id
@@ -34,11 +39,11 @@ resource "aws_api_gateway_method" "options" {
   authorization    = "NONE"
   api_key_required = false
 
-  request_parameters = each.value.proxy ? { "method.request.path.proxy" = true } : {}
+  request_parameters = { for name in each.value.path_parameters : "method.request.path.${name}" => true }
 }
 
 resource "aws_api_gateway_integration" "options" {
-  for_each = local.routes
+  for_each = local.preflight_routes
 
   rest_api_id             = aws_api_gateway_rest_api.this.id
   resource_id             = each.value.resource_id

@@ -37,6 +37,39 @@ resource "aws_api_gateway_method_settings" "this" {
   }
 }
 
+locals {
+  # Stage method settings name the verb a request uses (an ANY method has none of its own): each verb of each
+  # token-only resource, except the verbs its metered routes take. "~1" stands for "/" in a resource path.
+  token_only_verbs = ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"]
+  token_only_method_paths = toset(flatten([
+    for key, route in local.routes : [
+      for verb in local.token_only_verbs : "${replace(route.path, "/", "~1")}/${verb}"
+      if !contains(keys(local.routes), "${verb} ${route.path}")
+    ] if route.authorization == "COGNITO_USER_POOLS" && !route.api_key_required
+  ]))
+}
+
+# Token-only methods spend no usage plan (no key): their own throttle, across all callers, keeps them from
+# flooding the function. Metered methods keep the stage's (above) and their usage plan's.
+resource "aws_api_gateway_method_settings" "token_only" {
+  for_each = local.token_only_method_paths
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = each.key
+
+  settings {
+    metrics_enabled        = var.metrics_enabled
+    logging_level          = var.execution_logging_level
+    data_trace_enabled     = false
+    throttling_rate_limit  = var.token_only_throttle.rate_limit
+    throttling_burst_limit = var.token_only_throttle.burst_limit
+  }
+
+  # Overrides of the stage-wide settings, written after them (the provider retries API Gateway's conflicts).
+  depends_on = [aws_api_gateway_method_settings.this]
+}
+
 ################################################################################
 # Account-wide CloudWatch role of API Gateway (optional: one per account and region)
 ################################################################################

@@ -19,9 +19,14 @@ resource "aws_api_gateway_rest_api" "this" {
     }
     precondition {
       condition = length(setintersection(
-        local.token_only_parents, toset(concat(var.public_paths, var.api_key_only_prefixes))
+        toset([for path, node in local.metered_resources : path if node.depth == 1]),
+        toset(concat(var.public_paths, var.api_key_only_prefixes))
       )) == 0
-      error_message = "The parent of a token-only path cannot be a public path or an API-key-only prefix."
+      error_message = "A metered route cannot start with a public path or an API-key-only prefix."
+    }
+    precondition {
+      condition     = alltrue([for parent, children in local.metered_variable_children : length(children) == 1])
+      error_message = "Metered routes name one path variable per level under a parent (API Gateway allows one)."
     }
   }
 }
@@ -33,10 +38,15 @@ resource "aws_api_gateway_rest_api" "this" {
 #   /<public path>[/{proxy+}]  ANY  no auth, no key (sub-paths too: /register/confirm; the function 404s others)
 #   /<prefix>                ANY  no auth, API key
 #   /<prefix>/{proxy+}       ANY  no auth, API key
-#   /{proxy+}                ANY  Cognito token + API key
-#   /<parent>[/{proxy+}]     ANY  Cognito token + API key (parents of token-only paths: same as the catch-all)
-#   /<parent>/<child>[/{proxy+}]  ANY  Cognito token, no key (token_only_paths, e.g. /me/api-keys)
+#   /{proxy+}                ANY  Cognito token, no key (what a person reads or manages: the console)
+#   /<metered path> and each resource on its way
+#                            ANY  Cognito token, no key
+#                            <METHOD> of a metered route (model calls)  Cognito token + API key
 # Every resource also has OPTIONS: no auth, no key, to the function (CORS preflight, see cors.tf).
+#
+# The usage plan meters only methods that require an API key, so its throttle and quota (dev: 1 request/s,
+# burst 2, 25 a day) count model calls and nothing a console does. The function still checks every token
+# (signature, expiry, sign-out), the user's enabled state and groups in Cognito, and any key sent.
 ################################################################################
 
 resource "aws_api_gateway_resource" "top" {
@@ -64,127 +74,151 @@ resource "aws_api_gateway_resource" "prefix_proxy" {
 }
 
 locals {
-  token_only_parents = toset([for path in var.token_only_paths : split("/", path)[0]])
+  # "POST /conversations/{conversation_id}/messages" => method POST, path "conversations/{conversation_id}/messages"
+  metered_methods = {
+    for route in var.metered_routes : route => {
+      method = split(" ", route)[0]
+      path   = trimprefix(split(" ", route)[1], "/")
+    }
+  }
+
+  # Each resource on the way to a metered route: "conversations", "conversations/{conversation_id}", ...
+  metered_resources = {
+    for path in distinct(flatten([
+      for route in local.metered_methods : [
+        for depth in range(1, length(split("/", route.path)) + 1) : join("/", slice(split("/", route.path), 0, depth))
+      ]
+    ])) :
+    path => {
+      depth  = length(split("/", path))
+      parent = join("/", slice(split("/", path), 0, length(split("/", path)) - 1))
+      part   = element(split("/", path), length(split("/", path)) - 1)
+    }
+  }
+
+  metered_variable_children = {
+    for path, node in local.metered_resources : node.parent => node.part... if substr(node.part, 0, 1) == "{"
+  }
 }
 
-resource "aws_api_gateway_resource" "token_only_parent" {
-  for_each = local.token_only_parents
+# Three levels, each the parent of the next (a resource block cannot refer to its own instances).
+resource "aws_api_gateway_resource" "metered_level1" {
+  for_each = { for path, node in local.metered_resources : path => node if node.depth == 1 }
 
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = each.key
+  path_part   = each.value.part
 }
 
-resource "aws_api_gateway_resource" "token_only_parent_proxy" {
-  for_each = local.token_only_parents
+resource "aws_api_gateway_resource" "metered_level2" {
+  for_each = { for path, node in local.metered_resources : path => node if node.depth == 2 }
 
   rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.token_only_parent[each.key].id
-  path_part   = "{proxy+}"
+  parent_id   = aws_api_gateway_resource.metered_level1[each.value.parent].id
+  path_part   = each.value.part
 }
 
-resource "aws_api_gateway_resource" "token_only" {
-  for_each = toset(var.token_only_paths)
+resource "aws_api_gateway_resource" "metered_level3" {
+  for_each = { for path, node in local.metered_resources : path => node if node.depth == 3 }
 
   rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.token_only_parent[split("/", each.key)[0]].id
-  path_part   = split("/", each.key)[1]
-}
-
-resource "aws_api_gateway_resource" "token_only_proxy" {
-  for_each = toset(var.token_only_paths)
-
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.token_only[each.key].id
-  path_part   = "{proxy+}"
+  parent_id   = aws_api_gateway_resource.metered_level2[each.value.parent].id
+  path_part   = each.value.part
 }
 
 locals {
-  # Route path => how it is protected. Keys are known at plan time; the values carry resource ids.
+  metered_resource_ids = merge(
+    { for path, resource in aws_api_gateway_resource.metered_level1 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.metered_level2 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.metered_level3 : path => resource.id },
+  )
+
+  # Route => how it is protected. Keys are known at plan time ("/<path>" for ANY, "<METHOD> /<path>" otherwise);
+  # the values carry resource ids.
   routes = merge(
     {
       "/" = {
         resource_id      = aws_api_gateway_rest_api.this.root_resource_id
+        path             = "/"
+        http_method      = "ANY"
         authorization    = "NONE"
         api_key_required = false
-        proxy            = false
+        path_parameters  = []
       }
       "/{proxy+}" = {
         resource_id      = aws_api_gateway_resource.top["{proxy+}"].id
+        path             = "/{proxy+}"
+        http_method      = "ANY"
         authorization    = "COGNITO_USER_POOLS"
-        api_key_required = true
-        proxy            = true
+        api_key_required = false
+        path_parameters  = ["proxy"]
       }
     },
     {
       for path in var.public_paths : "/${path}" => {
         resource_id      = aws_api_gateway_resource.top[path].id
+        path             = "/${path}"
+        http_method      = "ANY"
         authorization    = "NONE"
         api_key_required = false
-        proxy            = false
+        path_parameters  = []
       }
     },
     {
       for path in var.public_paths : "/${path}/{proxy+}" => {
         resource_id      = aws_api_gateway_resource.public_proxy[path].id
+        path             = "/${path}/{proxy+}"
+        http_method      = "ANY"
         authorization    = "NONE"
         api_key_required = false
-        proxy            = true
+        path_parameters  = ["proxy"]
       }
     },
     {
       for prefix in var.api_key_only_prefixes : "/${prefix}" => {
         resource_id      = aws_api_gateway_resource.top[prefix].id
+        path             = "/${prefix}"
+        http_method      = "ANY"
         authorization    = "NONE"
         api_key_required = true
-        proxy            = false
+        path_parameters  = []
       }
     },
     {
       for prefix in var.api_key_only_prefixes : "/${prefix}/{proxy+}" => {
         resource_id      = aws_api_gateway_resource.prefix_proxy[prefix].id
+        path             = "/${prefix}/{proxy+}"
+        http_method      = "ANY"
         authorization    = "NONE"
         api_key_required = true
-        proxy            = true
+        path_parameters  = ["proxy"]
       }
     },
     {
-      for parent in local.token_only_parents : "/${parent}" => {
-        resource_id      = aws_api_gateway_resource.token_only_parent[parent].id
-        authorization    = "COGNITO_USER_POOLS"
-        api_key_required = true
-        proxy            = false
-      }
-    },
-    {
-      for parent in local.token_only_parents : "/${parent}/{proxy+}" => {
-        resource_id      = aws_api_gateway_resource.token_only_parent_proxy[parent].id
-        authorization    = "COGNITO_USER_POOLS"
-        api_key_required = true
-        proxy            = true
-      }
-    },
-    {
-      for path in var.token_only_paths : "/${path}" => {
-        resource_id      = aws_api_gateway_resource.token_only[path].id
+      for path in keys(local.metered_resources) : "/${path}" => {
+        resource_id      = local.metered_resource_ids[path]
+        path             = "/${path}"
+        http_method      = "ANY"
         authorization    = "COGNITO_USER_POOLS"
         api_key_required = false
-        proxy            = false
+        path_parameters  = [for part in split("/", path) : trim(part, "{}") if substr(part, 0, 1) == "{"]
       }
     },
     {
-      for path in var.token_only_paths : "/${path}/{proxy+}" => {
-        resource_id      = aws_api_gateway_resource.token_only_proxy[path].id
+      for route, metered in local.metered_methods : "${metered.method} /${metered.path}" => {
+        resource_id      = local.metered_resource_ids[metered.path]
+        path             = "/${metered.path}"
+        http_method      = metered.method
         authorization    = "COGNITO_USER_POOLS"
-        api_key_required = false
-        proxy            = true
+        api_key_required = true
+        path_parameters  = [for part in split("/", metered.path) : trim(part, "{}") if substr(part, 0, 1) == "{"]
       }
     },
   )
 }
 
 ################################################################################
-# Methods: ANY, proxied to the Lambda function
+# Methods (ANY, or a metered route's own), proxied to the Lambda function
 ################################################################################
 
 resource "aws_api_gateway_authorizer" "cognito" {
@@ -200,12 +234,12 @@ resource "aws_api_gateway_method" "this" {
 
   rest_api_id      = aws_api_gateway_rest_api.this.id
   resource_id      = each.value.resource_id
-  http_method      = "ANY"
+  http_method      = each.value.http_method
   authorization    = each.value.authorization
   authorizer_id    = each.value.authorization == "COGNITO_USER_POOLS" ? aws_api_gateway_authorizer.cognito.id : null
   api_key_required = each.value.api_key_required
 
-  request_parameters = each.value.proxy ? { "method.request.path.proxy" = true } : {}
+  request_parameters = { for name in each.value.path_parameters : "method.request.path.${name}" => true }
 }
 
 resource "aws_api_gateway_integration" "this" {

@@ -75,18 +75,22 @@ variable "api_key_only_prefixes" {
   }
 }
 
-variable "token_only_paths" {
+variable "metered_routes" {
   description = <<-EOT
-    Two-segment paths ("<parent>/<child>", e.g. "me/api-keys") that need a Cognito token but no API key, with
-    their {proxy+} children: a user whose keys are all revoked can still make a new one. The parent and its
-    other children keep the catch-all's rule (token + API key).
+    Model calls, "<METHOD> /<path>" (one to three segments, the first one fixed, e.g.
+    "POST /conversations/{conversation_id}/messages"): they need the Cognito token AND an API key, so that the
+    usage plan's throttle and quota meter them. Every other method of their resources, and the catch-all
+    /{proxy+}, take the token alone: what a person reads or manages (the console) does not spend the quota.
   EOT
   type        = list(string)
-  default     = ["me/api-keys"]
+  default     = ["POST /bedrock", "POST /conversations/{conversation_id}/messages"]
 
   validation {
-    condition     = alltrue([for p in var.token_only_paths : can(regex("^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$", p))])
-    error_message = "Each token-only path must be two path segments, \"<parent>/<child>\"."
+    condition = alltrue([
+      for route in var.metered_routes :
+      can(regex("^(GET|POST|PUT|PATCH|DELETE) /[A-Za-z0-9._-]+(/([A-Za-z0-9._-]+|\\{[A-Za-z_][A-Za-z0-9_]*\\})){0,2}$", route))
+    ])
+    error_message = "Each metered route must be \"<GET|POST|PUT|PATCH|DELETE> /<path>\": 1-3 segments, the first fixed, the others fixed or a {variable}."
   }
 }
 
@@ -155,6 +159,29 @@ variable "stage_throttle" {
   validation {
     condition     = var.stage_throttle.burst_limit >= 1 && floor(var.stage_throttle.burst_limit) == var.stage_throttle.burst_limit
     error_message = "The stage_throttle.burst_limit must be a whole number >= 1."
+  }
+}
+
+variable "token_only_throttle" {
+  description = <<-EOT
+    Throttle of each method that takes the Cognito token alone (no API key, so no usage plan meters it), across
+    all callers: requests per second and burst, per resource and HTTP verb (stage method settings). Keeps the
+    console's reads and management from flooding the function; model calls keep stage_throttle.
+  EOT
+  type = object({
+    rate_limit  = optional(number, 10)
+    burst_limit = optional(number, 20)
+  })
+  default = {}
+
+  validation {
+    condition     = var.token_only_throttle.rate_limit > 0
+    error_message = "The token_only_throttle.rate_limit must be > 0."
+  }
+
+  validation {
+    condition     = var.token_only_throttle.burst_limit >= 1 && floor(var.token_only_throttle.burst_limit) == var.token_only_throttle.burst_limit
+    error_message = "The token_only_throttle.burst_limit must be a whole number >= 1."
   }
 }
 

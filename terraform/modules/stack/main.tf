@@ -208,6 +208,7 @@ module "api" {
   stage_name                     = var.stage_name
   cors_allowed_origins           = var.cors_allowed_origins
   stage_throttle                 = var.stage_throttle
+  token_only_throttle            = var.token_only_throttle
   log_retention_days             = var.log_retention_days
   manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
 

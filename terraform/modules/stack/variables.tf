@@ -351,6 +351,15 @@ variable "stage_throttle" {
   default = {}
 }
 
+variable "token_only_throttle" {
+  description = "Throttle of each method that takes the Cognito token alone (no API key, no usage plan), across all callers; see the api module."
+  type = object({
+    rate_limit  = optional(number, 10)
+    burst_limit = optional(number, 20)
+  })
+  default = {}
+}
+
 variable "usage_plan" {
   description = "Throttle and quota per API key of the default usage plan; see the api module."
   type = object({

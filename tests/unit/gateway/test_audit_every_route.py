@@ -2,32 +2,14 @@
 
 import boto3
 import pytest
-from fastapi.routing import APIRoute
 
-from gateway.main import create_app
 from gateway.services.audit import UNAUDITED_ROUTES
 from tests.support.aws import REGION
 from tests.support.bedrock import SHAPES, invoke_response
 from tests.unit.gateway.api.helpers import PASSWORD, member_of, signed_up
+from tests.support.routes import app_routes
 
-
-def _routes():
-    app = create_app()
-    found = []
-    stack = list(app.routes)
-    while stack:
-        route = stack.pop()
-        if isinstance(route, APIRoute):
-            found.append(route)
-        stack.extend(getattr(route, "routes", []) or [])
-        original = getattr(route, "original_router", None) or getattr(route, "router", None)
-        if original is not None and original is not route:
-            stack.extend(getattr(original, "routes", []))
-    unique = {(route.name, tuple(sorted(route.methods)), route.path): route for route in found}
-    return sorted(unique.values(), key=lambda route: (route.path, sorted(route.methods)))
-
-
-ROUTES = [route for route in _routes() if route.name not in UNAUDITED_ROUTES]
+ROUTES = [route for route in app_routes() if route.name not in UNAUDITED_ROUTES]
 
 
 def test_the_walk_finds_the_routes():

@@ -267,7 +267,12 @@ def test_a_repeated_idempotency_key_is_refused_and_counted_once(api, bedrock):
     assert bad.json()["error"]["code"] == "invalid_idempotency_key"
 
 
-def test_model_routes_need_token_and_key(api, bedrock):
+def test_listing_models_needs_the_token_and_calling_one_the_key_as_well(api, bedrock):
     headers, _, _ = signed_up(api)
+    token_only = {"authorization": headers["authorization"]}
+    payload = {"modelId": "anthropic.claude-3-haiku-20240307-v1:0", "prompt": "Hi"}
     assert api.get("/bedrock", headers={"x-api-key": headers["x-api-key"]}).status_code == 401
-    assert api.get("/bedrock", headers={"authorization": headers["authorization"]}).status_code == 403
+    assert api.post("/bedrock", headers={"x-api-key": headers["x-api-key"]}, json=payload).status_code == 401
+    assert api.post("/bedrock", headers=token_only, json=payload).status_code == 403
+    bedrock.catalog()
+    assert api.get("/bedrock", headers=token_only).status_code == 200

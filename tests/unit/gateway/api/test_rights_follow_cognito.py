@@ -151,3 +151,34 @@ def test_disabling_through_the_admin_api_refuses_key_and_token_at_once(api, stac
     assert disabled.status_code == 200, disabled.text
     assert api.get("/v1/models", headers={"x-api-key": user.key}).status_code == 403
     assert api.get("/me/api-keys", headers={"authorization": f"Bearer {user.token}"}).status_code == 401
+
+
+def test_a_user_disabled_in_the_console_is_refused_on_token_only_routes_within_the_cache_time(
+    api, stack, clock
+):
+    user = person(api, stack, "ada@example.com")
+    token_only = {"authorization": f"Bearer {user.token}"}
+    assert api.get("/conversations", headers=token_only).status_code == 200
+
+    boto3.client("cognito-idp", region_name=REGION).admin_disable_user(
+        UserPoolId=stack.user_pool_id, Username=user.user_id
+    )
+    clock.now += get_settings().user_standing_cache_seconds + 1
+
+    refused = api.get("/conversations", headers=token_only)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "user_disabled")
+
+
+def test_an_admin_disabled_in_the_console_is_refused_on_admin_routes_at_once_with_the_token_alone(
+    api, stack, clock
+):
+    admin = person(api, stack, "root@example.com", "Admin")
+    token_only = {"authorization": f"Bearer {admin.token}"}
+    assert api.get("/admin/listUsers", headers=token_only).status_code == 200
+
+    boto3.client("cognito-idp", region_name=REGION).admin_disable_user(
+        UserPoolId=stack.user_pool_id, Username=admin.user_id
+    )
+
+    refused = api.get("/admin/listUsers", headers=token_only)  # no clock moved: Admin is asked of Cognito
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "user_disabled")
