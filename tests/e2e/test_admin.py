@@ -54,4 +54,7 @@ def test_amplify_style_user_management(http, admin):
     assert "groupname" in missing.json()["error"]["message"]
     disabled = http.post("/admin/disableUser", headers=admin.headers, json={"username": user_id})
     assert disabled.status_code == 200
-    assert http.get("/me", headers=person.headers).status_code == 403  # its key is revoked at the gateway
+    model_call = {"modelId": HAIKU, "inferenceParameters": {"prompt": "Hi"}}
+    refused = http.post("/bedrock", headers=person.headers, json=model_call)
+    assert (refused.status_code, refused.json()) == (403, {"message": "Forbidden"})  # its key, at the gateway
+    assert http.get("/me", headers=person.headers).status_code == 401  # its sessions are signed out

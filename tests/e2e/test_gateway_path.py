@@ -35,10 +35,15 @@ def test_protected_route_without_token_is_401_at_the_gateway(http):
     assert "error" not in response.json()
 
 
-def test_protected_route_without_api_key_is_403_at_the_gateway(http, id_token):
-    response = http.get("/me", headers={"authorization": f"Bearer {id_token}"})
+def test_a_model_call_without_api_key_is_403_at_the_gateway(http, id_token):
+    response = http.post("/bedrock", headers={"authorization": f"Bearer {id_token}"}, json={})
     assert response.status_code == 403
     assert "error" not in response.json()
+
+
+def test_reading_takes_the_token_alone_through_the_gateway(http, id_token):
+    response = http.get("/me", headers={"authorization": f"Bearer {id_token}"})
+    assert response.status_code == 200, response.text
 
 
 def test_the_request_log_line_reaches_cloudwatch(stack, http):

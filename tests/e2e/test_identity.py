@@ -24,9 +24,15 @@ def test_rotating_a_key_makes_the_gateway_refuse_the_old_one(http):
     revoked = http.delete(f"/me/api-keys/{person.registration['api_key_id']}", headers=token_only)
     assert revoked.status_code == 200, revoked.text
 
-    old = http.get("/me", headers=person.headers)
+    model_call = {
+        "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+        "inferenceParameters": {"prompt": "Hi"},
+    }
+    old = http.post("/bedrock", headers=person.headers, json=model_call)
     assert old.status_code == 403
-    assert old.json() == {"message": "Forbidden"}  # refused by the gateway itself
+    assert old.json() == {"message": "Forbidden"}  # a model call: refused by the gateway itself
+    old_on_a_read = http.get("/me", headers=person.headers)  # the token alone at the gateway; the app checks
+    assert (old_on_a_read.status_code, old_on_a_read.json()["error"]["code"]) == (403, "invalid_api_key")
     new = http.get("/me", headers={**token_only, "x-api-key": created.json()["api_key"]})
     assert new.status_code == 200
 

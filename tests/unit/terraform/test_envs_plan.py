@@ -42,6 +42,14 @@ class Plan:
             and change["change"]["actions"] == ["create"]
         ]
 
+    def created_by_key(self, address: str) -> dict[str, dict]:
+        """The planned values of each instance of a resource block (`module.x.type.name`) by for_each key."""
+        return {
+            change.get("index"): change["change"]["after"]
+            for change in self.document.get("resource_changes", [])
+            if change["address"].rsplit("[", 1)[0] == address and change["change"]["actions"] == ["create"]
+        }
+
     def counts(self) -> Counter:
         return Counter(
             change["type"]
@@ -228,6 +236,69 @@ def test_the_console_routes_need_no_token_and_no_key(plans: dict[str, Plan], env
     for route in ("/", "/console", "/console/{proxy+}"):
         assert methods[route]["authorization"] == "NONE", route
         assert methods[route]["api_key_required"] is False, route
-    # Everything else keeps its protection: the catch-all needs the Cognito token and a key.
+    # Everything else keeps its protection: the catch-all needs the Cognito token (model calls a key as well).
     assert methods["/{proxy+}"]["authorization"] == "COGNITO_USER_POOLS"
-    assert methods["/{proxy+}"]["api_key_required"] is True
+
+
+API = "module.stack.module.api"
+TOKEN_ONLY_RESOURCES = {
+    "/{proxy+}",
+    "/bedrock",
+    "/conversations",
+    "/conversations/{conversation_id}",
+    "/conversations/{conversation_id}/messages",
+}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_model_calls_need_an_api_key_so_the_usage_plan_meters_nothing_else(
+    plans: dict[str, Plan], env: str
+) -> None:
+    methods = plans[env].created_by_key(f"{API}.aws_api_gateway_method.this")
+
+    keyed = {key for key, method in methods.items() if method["api_key_required"]}
+    assert keyed == {
+        "POST /bedrock",
+        "POST /conversations/{conversation_id}/messages",
+        "/v1",
+        "/v1/{proxy+}",
+        "/published",
+        "/published/{proxy+}",
+    }
+    token_only = {
+        key
+        for key, method in methods.items()
+        if method["authorization"] == "COGNITO_USER_POOLS" and not method["api_key_required"]
+    }
+    assert token_only == TOKEN_ONLY_RESOURCES
+    assert {methods[key]["http_method"] for key in token_only} == {"ANY"}
+    assert {methods[key]["authorization"] for key in ("POST /bedrock", "/v1")} == {
+        "COGNITO_USER_POOLS",
+        "NONE",
+    }
+    assert methods["POST /conversations/{conversation_id}/messages"]["request_parameters"] == {
+        "method.request.path.conversation_id": True
+    }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_token_only_methods_have_their_own_throttle_and_model_calls_keep_the_stages(
+    plans: dict[str, Plan], env: str
+) -> None:
+    settings = plans[env].created_by_key(f"{API}.aws_api_gateway_method_settings.token_only")
+    verbs = {"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
+
+    expected = {
+        f"{path.replace('/', '~1')}/{verb}"
+        for path in TOKEN_ONLY_RESOURCES
+        for verb in verbs
+        if f"{verb} {path}" not in {"POST /bedrock", "POST /conversations/{conversation_id}/messages"}
+    }
+    assert set(settings) == expected
+    assert "~1bedrock/POST" not in settings
+    assert {
+        (s["settings"][0]["throttling_rate_limit"], s["settings"][0]["throttling_burst_limit"])
+        for s in settings.values()
+    } == {(10, 20)}
+    (stage_wide,) = plans[env].created_by_key(f"{API}.aws_api_gateway_method_settings.this").values()
+    assert stage_wide["method_path"] == "*/*"

@@ -1,6 +1,6 @@
 """The gateway meters exactly the app's model calls: the api module's `metered_routes` (token + API key at API
 Gateway, so the usage plan's throttle and quota count them) are the routes whose dependency needs the key with
-the token (`MeteredUser`, `caller_reading`); every other route a token opens takes the token alone there (the console)."""
+the token (`MeteredUser`, `caller_reading`); every other route a token opens takes the token alone there."""
 
 import re
 from pathlib import Path
