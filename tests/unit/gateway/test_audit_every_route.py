@@ -6,8 +6,8 @@ import pytest
 from gateway.services.audit import UNAUDITED_ROUTES
 from tests.support.aws import REGION
 from tests.support.bedrock import SHAPES, invoke_response
-from tests.unit.gateway.api.helpers import PASSWORD, member_of, signed_up
 from tests.support.routes import app_routes
+from tests.unit.gateway.api.helpers import PASSWORD, member_of, signed_up
 
 ROUTES = [route for route in app_routes() if route.name not in UNAUDITED_ROUTES]
 
