@@ -6,7 +6,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import deadline
+from gateway import blocking, deadline
 from gateway.logs import request_id_var
 
 logger = logging.getLogger("gateway.access")
@@ -32,6 +32,7 @@ class RequestContextMiddleware:
         request_id = request_id_from_scope(scope)
         token = request_id_var.set(request_id)
         deadline_token = deadline.start(scope)
+        blocking_token = blocking.start(scope)
         started = time.perf_counter()
         status = 500
 
@@ -58,3 +59,4 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(token)
             deadline.reset(deadline_token)
+            blocking.reset(blocking_token)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway import deps
+from gateway import blocking, deps
 from gateway.api.numbers import check_json_numbers, check_max_tokens
 from gateway.auth.dependencies import CurrentUser, RequestCaller
 from gateway.providers.model_formats import extract, format_for
@@ -80,6 +80,7 @@ def list_models(user: CurrentUser, models: Models) -> ModelList:
 
 
 @router.post("", name="bedrock.invoke")
+@blocking.as_async
 def invoke(body: InvokeRequest, caller: RequestCaller, models: Models, audit: Audit) -> InvokeResponse:
     audit.resource = f"model/{body.model_id}"
     outcome = models.invoke(caller, body.model_id, body.inference_parameters)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from gateway import deps
+from gateway import blocking, deps
 from gateway.api.numbers import MAX_OUTPUT_TOKENS
 from gateway.api.openai_content import ImageUrlPart
 from gateway.api.openai_tools import (
@@ -224,6 +224,7 @@ def list_models(user: KeyUser, models: Models) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", name="openai.chat.completions", response_model=None)
+@blocking.as_async
 def chat_completions(
     body: ChatCompletionRequest, caller: KeyCaller, models: Models, audit: Audit
 ) -> dict[str, Any] | Response:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from gateway import deps
+from gateway import blocking, deps
 from gateway.auth.dependencies import KeyCaller
 from gateway.errors import BadRequestError
 from gateway.providers.embeddings import MAX_INPUT_CHARS, MAX_INPUTS
@@ -42,6 +42,7 @@ def encoded(vector: list[float], encoding_format: str) -> list[float] | str:
 
 
 @router.post("/embeddings", name="openai.embeddings")
+@blocking.as_async
 def embeddings(body: EmbeddingRequest, caller: KeyCaller, models: Models, audit: Audit) -> dict[str, Any]:
     audit.resource = f"model/{body.model}"
     texts = body.texts()

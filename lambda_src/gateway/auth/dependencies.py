@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway import deps
+from gateway import blocking, deps
 from gateway.auth.principal import Principal
 from gateway.auth.standing import UserStandings
 from gateway.auth.tokens import InvalidTokenError, TokenVerifier
@@ -68,11 +68,16 @@ def _refuse_signed_out(principal: Principal, session: SessionState) -> None:
         raise InvalidTokenError("This session has been signed out.")
 
 
+@blocking.as_async
 def get_token_user(
     request: Request,
     verifier: Annotated[TokenVerifier, Depends(deps.token_verifier)],
     standings: Standings,
 ) -> Principal:
+    return _token_user(request, verifier, standings)
+
+
+def _token_user(request: Request, verifier: TokenVerifier, standings: UserStandings) -> Principal:
     principal = _verified(request, verifier)
     # One read gives both the sign-out mark and the rights version the cached standing must match.
     session = standings.session(principal.user_id)
@@ -89,6 +94,7 @@ ApiKeys = Annotated[ApiKeyService, Depends(deps.api_key_service)]
 AlsoRead = Callable[[Request, str], list[tuple[str, dict[str, str]]]]
 
 
+@blocking.as_async
 def get_metered_user(
     request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
 ) -> Principal:
@@ -121,13 +127,14 @@ def _keep_limit_override(request: Request, check: KeyCheck) -> None:
 MeteredUser = Annotated[Principal, Depends(get_metered_user)]
 
 
+@blocking.as_async
 def get_current_user(
     request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
 ) -> Principal:
     """The token; a key sent along is checked as a model call's (an empty `x-api-key` is no key)."""
     if request.headers.get(API_KEY_HEADER):
-        return get_metered_user(request, verifier, standings, api_keys)
-    return get_token_user(request, verifier, standings)
+        return _current_user(request, verifier, standings, api_keys, None)[0]
+    return _token_user(request, verifier, standings)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
@@ -142,6 +149,7 @@ def api_key_value(request: Request) -> str | None:
     return value or None
 
 
+@blocking.as_async
 def get_key_user(
     request: Request,
     api_keys: Annotated[ApiKeyService, Depends(deps.api_key_service)],
