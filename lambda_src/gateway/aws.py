@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, Binary, TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -121,19 +121,89 @@ def get_items_consistently(
     for name, key in requests:
         if key not in by_table.setdefault(name, []):
             by_table[name].append(key)
-    request = {name: {"Keys": keys, "ConsistentRead": True} for name, keys in by_table.items()}
+    request = {
+        name: {"Keys": [item_attributes(key) for key in keys], "ConsistentRead": True}
+        for name, keys in by_table.items()
+    }
     found: dict[tuple[str, str, str], dict[str, Any]] = {}
-    dynamodb = table(requests[0][0]).meta.client  # the resource's client: plain Python values
     while request:
-        response = dynamodb.batch_get_item(RequestItems=request)
+        response = client("dynamodb").batch_get_item(RequestItems=request)
         for name, items in response.get("Responses", {}).items():
-            for item in items:
+            for attributes in items:
+                item = item_values(attributes)
                 found[(name, item["pk"], item["sk"])] = item
         request = response.get("UnprocessedKeys") or {}
     return [found.get((name, key["pk"], key["sk"])) for name, key in requests]
 
 
-_SERIALIZER = TypeSerializer()
+# DynamoDB's attribute values, as boto3's TypeSerializer and TypeDeserializer make and read them. The table
+# resource does the same per request by walking the operation's whole shape; these serve the hot path's
+# low-level requests, with the plain types the gateway stores first and boto3's own code for the rest.
+_TYPE_SERIALIZER = TypeSerializer()
+_TYPE_DESERIALIZER = TypeDeserializer()
+# boto3 writes numbers through a 38-digit context that refuses to round: any int of fewer digits is exact.
+_PLAIN_INT_LIMIT = 10**38
+
+
+def attribute_value(value: Any) -> dict[str, Any]:
+    """`value` as a DynamoDB attribute value ({"S": ...}, {"N": ...}, ...), exactly as boto3 serializes it."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is int and -_PLAIN_INT_LIMIT < value < _PLAIN_INT_LIMIT:
+        return {"N": str(value)}
+    if kind is bool:
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if kind is dict:
+        return {"M": {key: attribute_value(member) for key, member in value.items()}}
+    if kind is list:
+        return {"L": [attribute_value(member) for member in value]}
+    return _TYPE_SERIALIZER.serialize(value)  # Decimal, float (refused), bytes, sets, tuples, other mappings
+
+
+def item_attributes(item: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An item (or key, or expression values) of plain values as attribute values."""
+    return {name: attribute_value(value) for name, value in item.items()}
+
+
+def _same(raw: Any) -> Any:
+    return raw
+
+
+def _value_of_map(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: value_of(member) for key, member in raw.items()}
+
+
+def _value_of_list(raw: list[Any]) -> list[Any]:
+    return [value_of(member) for member in raw]
+
+
+_READERS: dict[str, Any] = {
+    "S": _same,
+    "N": DYNAMODB_CONTEXT.create_decimal,
+    "BOOL": _same,
+    "NULL": lambda _raw: None,
+    "M": _value_of_map,
+    "L": _value_of_list,
+    "B": Binary,
+}
+
+
+def value_of(attribute: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value as the Python value boto3 deserializes it to (numbers as Decimal)."""
+    if len(attribute) == 1:
+        ((kind, raw),) = attribute.items()
+        reader = _READERS.get(kind)
+        if reader is not None:
+            return reader(raw)
+    return _TYPE_DESERIALIZER.deserialize(attribute)  # sets, and the errors boto3 raises
+
+
+def item_values(attributes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An item read with the low-level client, as the table resource returns it."""
+    return {name: value_of(attribute) for name, attribute in attributes.items()}
 
 
 def put_new_together(table_name: str, items: list[dict[str, Any]]) -> None:
@@ -143,7 +213,7 @@ def put_new_together(table_name: str, items: list[dict[str, Any]]) -> None:
             {
                 "Put": {
                     "TableName": table_name,
-                    "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                    "Item": item_attributes(item),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -169,7 +239,7 @@ def update_existing_together(
                     "UpdateExpression": expression,
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {k: _SERIALIZER.serialize(v) for k, v in values.items()},
+                    "ExpressionAttributeValues": item_attributes(values),
                 }
             }
             for pk, sk in keys

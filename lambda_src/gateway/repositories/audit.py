@@ -8,12 +8,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 
-from gateway.aws import table
+from gateway.aws import attribute_value, table
 
 ANONYMOUS = "anonymous"
-_SERIALIZER = TypeSerializer()
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class AuditRepository:
         return {
             "Put": {
                 "TableName": self._table_name,
-                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "Item": {k: attribute_value(v) for k, v in item.items()},
             }
         }
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from gateway.aws import (
+    attribute_value,
     batch_get_all,
     client,
     error_code,
@@ -35,7 +35,6 @@ from gateway.errors import ConflictError, NotFoundError
 STORE_PARTITION = "STORE"
 # Items a store search may read for one page: a query matching nothing ends its page there, with a token.
 STORE_ITEMS_READ_PER_PAGE = 200
-_SERIALIZER = TypeSerializer()
 # Essential bots rank above any use count.
 ESSENTIAL_RANK = 10**15
 
@@ -282,7 +281,7 @@ class BotRepository:
                     {
                         "Put": {
                             "TableName": self._table_name,
-                            "Item": {k: _SERIALIZER.serialize(v) for k, v in _to_item(bot).items()},
+                            "Item": {k: attribute_value(v) for k, v in _to_item(bot).items()},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },

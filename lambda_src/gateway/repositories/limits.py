@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from gateway.aws import batch_get_all, client, error_code, table
+from gateway.aws import attribute_value, batch_get_all, client, error_code, table
 
-_SERIALIZER = TypeSerializer()
 WINDOW_TTL = {"MINUTE": timedelta(minutes=5), "DAY": timedelta(days=3), "MONTH": timedelta(days=62)}
 
 
@@ -93,7 +91,7 @@ def transact_item(table_name: str, user_id: str, move: CounterMove) -> dict[str,
         "Key": _key(user_id, move.sort_key),
         "UpdateExpression": expression,
         "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": {k: _SERIALIZER.serialize(v) for k, v in values.items()},
+        "ExpressionAttributeValues": {k: attribute_value(v) for k, v in values.items()},
     }
     if conditions:
         update["ConditionExpression"] = " AND ".join(conditions)

@@ -23,17 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from gateway.aws import error_code, query_all, table
+from gateway.aws import attribute_value, error_code, query_all, table, value_of
 from gateway.errors import AppError, ConflictError
 from gateway.repositories.transactions import cancellation_codes, is_transient, transact_write
 
 log = logging.getLogger(__name__)
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 PENDING, OK, FAILED = "pending", "ok", "failed"
 ROLLUP_COUNTERS = ("requests", "errors", "input_tokens", "output_tokens", "cost_micros")
 
@@ -196,7 +193,7 @@ class UsageRepository:
         put = {
             "Put": {
                 "TableName": self._table_name,
-                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "Item": {k: attribute_value(v) for k, v in item.items()},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
@@ -219,9 +216,7 @@ class UsageRepository:
                 raise DuplicateRequestError() from exc
             reasons = exc.response.get("CancellationReasons", [])
             old = reasons[failed[0]].get("Item") or {}
-            raise CounterRefused(
-                failed[0] - 1, {k: _DESERIALIZER.deserialize(v) for k, v in old.items()}
-            ) from exc
+            raise CounterRefused(failed[0] - 1, {k: value_of(v) for k, v in old.items()}) from exc
         except (ConnectionError, HTTPClientError) as exc:
             if self._written_by(call):
                 return
@@ -302,7 +297,7 @@ class UsageRepository:
                     "UpdateExpression": update,
                     "ConditionExpression": "#status = :pending",
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {k: _SERIALIZER.serialize(v) for k, v in values.items()},
+                    "ExpressionAttributeValues": {k: attribute_value(v) for k, v in values.items()},
                 }
             }
         ]
@@ -343,7 +338,7 @@ class UsageRepository:
                         "output_tokens :output, cost_micros :cost SET model_id = :model, user_id = :user"
                         + ("" if "#MODEL#" in sort_key else ", gsi2pk = :ranking"),
                         "ExpressionAttributeValues": {
-                            k: _SERIALIZER.serialize(v)
+                            k: attribute_value(v)
                             for k, v in {
                                 **increments,
                                 ":model": call.model_id if "#MODEL#" in sort_key else "*",
@@ -365,9 +360,7 @@ class UsageRepository:
                         "Key": {"pk": {"S": shard}, "sk": {"S": sort_key}},
                         "UpdateExpression": "ADD requests :requests, errors :errors, input_tokens :input, "
                         "output_tokens :output, cost_micros :cost",
-                        "ExpressionAttributeValues": {
-                            k: _SERIALIZER.serialize(v) for k, v in increments.items()
-                        },
+                        "ExpressionAttributeValues": {k: attribute_value(v) for k, v in increments.items()},
                     }
                 }
             )
