@@ -48,7 +48,7 @@ def client(service: str, read_timeout: int | None = None) -> Any:
         config=config,
     )
     if service == "dynamodb":
-        made.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
+        _prepare_dynamodb(made)
     return made
 
 
@@ -61,8 +61,34 @@ def table(name: str) -> Any:
         endpoint_url=settings.aws_endpoint_url,
         config=_DYNAMODB_CONFIG,
     )
-    resource.meta.client.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
+    _prepare_dynamodb(resource.meta.client)
     return resource.Table(name)
+
+
+def _prepare_dynamodb(dynamodb: Any) -> None:
+    dynamodb.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
+    _drop_table_arn_lists(dynamodb)
+
+
+# The endpoint parameter botocore fills, per BatchGetItem and TransactWriteItems, with a JMESPath search over
+# the whole request: the tables' ARNs, from which an account-based endpoint may be chosen.
+TABLE_ARN_LIST = "ResourceArnList"
+
+
+def _drop_table_arn_lists(dynamodb: Any) -> None:
+    """The gateway names its tables (settings), never gives ARNs: a list of names cannot choose an endpoint,
+    the region and account do. The search over every item of a transaction still costs about a quarter of
+    the client's CPU for it; without the parameter the endpoint resolves the same, from botocore's cache.
+    botocore reads the parameters through a cached property: this client's operation models get their own
+    value."""
+    service = dynamodb.meta.service_model
+    for name in service.operation_names:
+        operation = service.operation_model(name)
+        parameters = operation.operation_context_parameters
+        if TABLE_ARN_LIST in parameters:
+            operation.operation_context_parameters = {
+                key: value for key, value in parameters.items() if key != TABLE_ARN_LIST
+            }
 
 
 def plain_number(value: Any) -> Any:

@@ -1,11 +1,15 @@
 from decimal import Decimal
 
+import boto3
 import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway import aws
 from gateway.aws import (
+    TABLE_ARN_LIST,
     ScanRefusedError,
     attribute_value,
     client,
@@ -170,3 +174,52 @@ def test_items_read_together_come_back_as_the_table_resource_returns_them(stack)
     assert read == [expected[0], None, expected[1]]
     assert read[0] == items[1]
     assert read[2] == items[0]
+
+
+class _Sent(Exception):  # noqa: N818 (a signal, not an error)
+    pass
+
+
+def _endpoints_used(dynamodb, key: dict) -> list[str]:
+    """The URLs a client's BatchGetItem and TransactWriteItems would go to (stopped before they leave)."""
+    urls: list[str] = []
+
+    def stop(request, **_):
+        urls.append(request.url)
+        raise _Sent()
+
+    dynamodb.meta.events.register("request-created.dynamodb", stop)
+    with pytest.raises(_Sent):
+        dynamodb.batch_get_item(RequestItems={"gateway-test-audit": {"Keys": [key]}})
+    with pytest.raises(_Sent):
+        dynamodb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": f"gateway-test-{n}", "Item": key}} for n in range(3)]
+        )
+    dynamodb.meta.events.unregister("request-created.dynamodb", stop)
+    return urls
+
+
+@pytest.mark.parametrize("account_id", [None, "123456789012"])
+def test_table_arn_lists_are_dropped_and_endpoints_stay_the_same(stack, monkeypatch, account_id):
+    if account_id:  # botocore may then choose an account-based endpoint
+        monkeypatch.setenv("AWS_ACCOUNT_ID", account_id)
+        aws.reset_clients()
+    plain = boto3.session.Session().client(
+        "dynamodb", region_name="us-east-1", config=Config(parameter_validation=False)
+    )
+    wire_key, plain_key = {"pk": {"S": "a"}, "sk": {"S": "b"}}, {"pk": "a", "sk": "b"}
+    # The table resource's client takes plain values.
+    ours = [(client("dynamodb"), wire_key), (table("gateway-test-audit").meta.client, plain_key)]
+
+    for dynamodb, _key in ours:
+        for operation in ("BatchGetItem", "TransactWriteItems"):
+            parameters = dynamodb.meta.service_model.operation_model(operation).operation_context_parameters
+            assert TABLE_ARN_LIST not in parameters
+    # botocore still has the parameter (else the code that drops it has nothing left to do).
+    assert (
+        TABLE_ARN_LIST
+        in plain.meta.service_model.operation_model("BatchGetItem").operation_context_parameters
+    )
+    expected = _endpoints_used(plain, wire_key)
+    assert all(_endpoints_used(dynamodb, key) == expected for dynamodb, key in ours)
+    assert (account_id or "dynamodb") in expected[0]
