@@ -227,6 +227,7 @@ def caller_reading(also: AlsoRead) -> Callable[..., CallerWithItems]:
     """A `RequestCaller` dependency that also reads the items a route needs (e.g. the conversation a message
     goes to) in the key's batch read: one round trip for both."""
 
+    @blocking.as_async
     def dependency(
         request: Request, verifier: Verifier, standings: Standings, api_keys: ApiKeys
     ) -> CallerWithItems:

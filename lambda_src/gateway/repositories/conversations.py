@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 
-from gateway.aws import query_all, query_pages, table
+from gateway.aws import attribute_value, query_all, query_pages, table
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,6 @@ class MessageItem:
     request_id: str | None = None
     # Names of the knowledge documents given to the model with the prompt this message answers.
     sources: list[str] | None = None
-
-
-_SERIALIZER = TypeSerializer()
 
 
 def _conversation_key(user_id: str, conversation_id: str) -> dict[str, str]:
@@ -143,7 +139,7 @@ class ConversationRepository:
                 "Key": {k: {"S": v} for k, v in update["Key"].items()},
                 "UpdateExpression": update["UpdateExpression"],
                 "ExpressionAttributeValues": {
-                    k: _SERIALIZER.serialize(v) for k, v in update["ExpressionAttributeValues"].items()
+                    k: attribute_value(v) for k, v in update["ExpressionAttributeValues"].items()
                 },
             }
         }
@@ -154,7 +150,7 @@ class ConversationRepository:
         return {
             "Put": {
                 "TableName": self._table_name,
-                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "Item": {k: attribute_value(v) for k, v in item.items()},
             }
         }
 

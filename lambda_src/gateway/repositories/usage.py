@@ -384,7 +384,7 @@ class UsageRepository:
         put = {
             "Put": {
                 "TableName": self._table_name,
-                "Item": {k: _SERIALIZER.serialize(v) for k, v in item.items()},
+                "Item": {k: attribute_value(v) for k, v in item.items()},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
