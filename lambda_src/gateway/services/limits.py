@@ -7,6 +7,7 @@ be passed; after the call the reservation is settled to the real figures, or rel
 Windows are UTC calendar periods: the minute, the day and the month in which the call starts.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -63,7 +64,8 @@ def seconds_until_window_ends(window: str, now: datetime) -> int:
     else:
         first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         end = (first + timedelta(days=32)).replace(day=1)
-    return max(1, int((end - now).total_seconds() + 0.999))
+    # Whole seconds, rounded up: a client that waits them is in the next window (end > now, so at least 1).
+    return math.ceil((end - now).total_seconds())
 
 
 @dataclass(frozen=True)
