@@ -101,7 +101,8 @@ def prepare(name: str, source: str, tests: list[str]) -> Path:
         'source_paths = ["src"]\n'
         f'only_mutate = ["{source.replace("lambda_src/", "src/", 1)}"]\n'
         f"pytest_add_cli_args_test_selection = {tests!r}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        # a mutant's tests fastest first (-x stops at the first that fails): see tests/mutation/fast_first.py
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.mutation.fast_first", "-q"]\n'
         'also_copy = ["scripts", "terraform"]\n'
     ).replace("'", '"')
     (work / "pyproject.toml").write_text(pyproject + config)
