@@ -13,10 +13,25 @@ TF := scripts/terraform.sh
 # ad-hoc pytest run (which records under .local/aws-calls/) never replaces what `make test` recorded.
 export GATEWAY_TEST_AWS_CALLS_DIR ?= $(CURDIR)/.local/aws-calls/make
 
+# `make help`: the targets (colour on a terminal only), then the variables, from the `#: NAME ...` lines below.
+#: ENV                 dev|prod for plan, deploy; local|dev|prod for admin, reconcile (default: dev, local)
+#: EMAIL, NAME         make admin: the admin's address and full name
+#: LOCAL_AWS_PORT      the local AWS target's port for make local, local-down (4566)
+#: LOCAL_AWS_DIR       its state, log and Terraform state (.local/aws); make admin, logs, serve find it there
+#: E2E_LOCAL_AWS_PORT  the port of the stack make e2e starts for itself (4599)
+#: AUTO_APPROVE=1      make deploy: apply without asking
+#: PORT, RELOAD=1      make serve: the port (8000), reload on code changes
+#: SINCE, FOLLOW=0     make logs: minutes of past lines (10); print them and exit instead of following
+#: DURATION            make bench-http: seconds per concurrency level (10)
+#: MODULES             make mutation: the rule modules to mutate (all)
+#: PYTHON312           the CPython 3.12 to build .venv with (found on PATH or under pyenv)
 .PHONY: help
-help: ## list the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+help: ## list the targets and the variables that matter
+	@colour=$$([ -t 1 ] && printf '\033[36m' || true); plain=$$([ -t 1 ] && printf '\033[0m' || true); \
+		grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk -v c="$$colour" -v p="$$plain" 'BEGIN {FS = ":.*## "}; {printf "  %s%-12s%s %s\n", c, $$1, p, $$2}'; \
+		echo; echo "Variables (make <target> NAME=value, or in the environment):"; \
+		grep -hE '^#: ' $(MAKEFILE_LIST) | sed 's/^#: /  /'
 
 $(VENV)/.installed: pyproject.toml lambda_src/requirements.txt
 	@test -n "$(PYTHON312)" || scripts/find-python.sh 3.12
@@ -53,6 +68,10 @@ package: venv ## build dist/lambda.zip reproducibly and print its size
 local: package ## start the local AWS target, apply terraform/envs/local, print how to call the API
 	scripts/local.sh up
 
+.PHONY: logs
+logs: venv ## follow the local function's log: make logs [SINCE=minutes] [FOLLOW=0] (needs make local; Ctrl-C ends)
+	$(PY) -m scripts.logs --since "$(or $(SINCE),10)" $(if $(filter 0,$(FOLLOW)),--no-follow)
+
 .PHONY: local-down
 local-down: ## stop the local AWS target
 	scripts/local.sh down
@@ -75,7 +94,7 @@ deploy: package ## deploy to AWS: terraform apply in terraform/envs/$(ENV) (ENV=
 .PHONY: admin
 admin: venv ## first admin, signed in at once with an API key: make admin EMAIL=you@example.com [NAME=...] ENV=local|dev|prod
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [NAME='Ada Lovelace'] [ENV=local|dev|prod]"; exit 2; }
-	TF="$(TF)" $(PY) scripts/make_admin.py --email "$(EMAIL)" --name "$(NAME)" \
+	TF="$(TF)" $(PY) -m scripts.make_admin --email "$(EMAIL)" --name "$(NAME)" \
 		--env "$(or $(ADMIN_ENV),$(if $(filter command line,$(origin ENV)),$(ENV),local))"
 
 .PHONY: reconcile

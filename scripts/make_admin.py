@@ -14,7 +14,8 @@ A generated password is printed once, never logged; with it the script signs in 
 The user pool and the API URL come from the environment's Terraform outputs. AWS credentials: the usual boto3
 chain for dev/prod (cognito-idp DescribeUserPool, AdminGetUser, AdminCreateUser, AdminSetUserPassword,
 AdminUpdateUserAttributes, AdminConfirmSignUp, AdminAddUserToGroup); the local emulator's for local, whose
-address is LOCAL_AWS_HOST:LOCAL_AWS_PORT (127.0.0.1:4566) and state LOCAL_AWS_DIR (.local/aws).
+state is LOCAL_AWS_DIR (.local/aws) and whose address is the one `make local` applied the stack to (its
+Terraform outputs), so a stack started with another LOCAL_AWS_PORT is found without repeating it.
 """
 
 import argparse
@@ -46,6 +47,7 @@ KEEPS_OWN_SIGN_IN = {"CONFIRMED", "EXTERNAL_PROVIDER"}
 PASSWORD_SYMBOLS = "-_.~"  # noqa: S105 (an alphabet, not a password)
 MIN_PASSWORD_LENGTH = 24
 API_TIMEOUT_SECONDS = 60.0  # a cold local Lambda takes a few seconds
+LIVENESS_TIMEOUT_SECONDS = 5.0  # the emulator's health route answers at once, even when it is busy
 
 
 class AdminError(SystemExit):
@@ -58,6 +60,7 @@ class AdminError(SystemExit):
 @dataclass(frozen=True)
 class AdminAccount:
     username: str
+    user_id: str  # the `sub`, which the app knows the user by
     email: str
     created: bool
     # Set only when this run gave the user a new password: the one time it exists in clear.
@@ -68,7 +71,24 @@ class AdminAccount:
 
 
 def local_endpoint() -> str:
+    """host:port of the local AWS target: where `make local` applied the stack of LOCAL_AWS_DIR, else
+    LOCAL_AWS_HOST:LOCAL_AWS_PORT (127.0.0.1:4566)."""
+    try:
+        outputs = json.loads(_local_outputs_file().read_text())
+    except (OSError, ValueError):
+        outputs = {}
+    endpoint = _endpoint_of({name: value.get("value") for name, value in outputs.items()})
+    if endpoint:
+        return endpoint
     return f"{os.environ.get('LOCAL_AWS_HOST', '127.0.0.1')}:{os.environ.get('LOCAL_AWS_PORT', '4566')}"
+
+
+def _endpoint_of(outputs: dict[str, Any]) -> str | None:
+    """host:port from the local root's outputs; stacks applied before `local_aws_endpoint` existed have it
+    only as the start of `api_url` (http://host:port/restapis/...)."""
+    url = outputs.get("local_aws_endpoint") or str(outputs.get("api_url") or "").partition("/restapis/")[0]
+    host_port = url.removeprefix("http://").removeprefix("https://").rstrip("/")
+    return host_port or None
 
 
 def terraform_outputs(env: str) -> dict[str, Any]:
@@ -116,23 +136,44 @@ def terraform_outputs(env: str) -> dict[str, Any]:
     return outputs
 
 
+def _local_dir() -> Path:
+    return Path(os.environ.get("LOCAL_AWS_DIR", REPO / ".local" / "aws"))
+
+
+def _local_outputs_file() -> Path:
+    return _local_dir() / "terraform" / "outputs.json"
+
+
 def _local_outputs() -> dict[str, Any]:
-    local_dir = Path(os.environ.get("LOCAL_AWS_DIR", REPO / ".local" / "aws"))
-    state_dir = local_dir / "terraform"
-    outputs_file = state_dir / "outputs.json"
+    local_dir = _local_dir()
+    outputs_file = _local_outputs_file()
     if not outputs_file.exists():
         raise AdminError(f"no local stack in {local_dir}: run `make local` first")
+    try:
+        raw = json.loads(outputs_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise AdminError(f"{outputs_file} is not JSON: run `make local` again") from exc
+    endpoint = _endpoint_of({name: value.get("value") for name, value in raw.items()})
+    if endpoint and not _answers(f"http://{endpoint}/_localstack/health"):
+        raise AdminError(
+            f"nothing answers at http://{endpoint}, where `make local` put the stack of {local_dir}: "
+            "start it again with `make local`"
+        )
     running = local_dir / "instance-id"
-    deployed = state_dir / "instance-id"
+    deployed = local_dir / "terraform" / "instance-id"
     if (
         not (running.exists() and deployed.exists())
         or running.read_text().strip() != deployed.read_text().strip()
     ):
         raise AdminError("the running emulator is not the one `make local` deployed to: run `make local`")
+    return raw
+
+
+def _answers(url: str) -> bool:
     try:
-        return json.loads(outputs_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise AdminError(f"{outputs_file} is not JSON: run `make local` again") from exc
+        return httpx.get(url, timeout=LIVENESS_TIMEOUT_SECONDS).is_success
+    except httpx.HTTPError:
+        return False
 
 
 def aws_session(env: str, region: str) -> Any:
@@ -225,7 +266,24 @@ def ensure_admin(idp: Any, pool_id: str, email: str, name: str | None = None) ->
             UserAttributes=[{"Name": "email_verified", "Value": "true"}],
         )
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=ADMIN_GROUP)
-    return AdminAccount(username=username, email=email, created=created, password=password)
+    user_id = _attribute(user, "sub") or username
+    return AdminAccount(username=username, user_id=user_id, email=email, created=created, password=password)
+
+
+def apply_rights_now(session: Any, api_keys_table: str, user_id: str) -> bool:
+    """Bumps the user's rights version, as the admin API does after a group change, so that every Lambda
+    process drops its cached standing at the user's next request instead of within a minute (an operator
+    without dynamodb:UpdateItem on the table gets the minute: False)."""
+    try:
+        session.client("dynamodb").update_item(
+            TableName=api_keys_table,
+            Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "SESSION"}},
+            UpdateExpression="ADD rights_version :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    except (BotoCoreError, ClientError):
+        return False
+    return True
 
 
 # The API key, through the deployed API.
@@ -257,12 +315,17 @@ def issue_api_key(http: httpx.Client, email: str, password: str) -> str:
 
 def _next_steps(api_url: str, account: AdminAccount, api_key: str | None) -> str:
     password = "<the password above>" if account.password else "<your password>"
+    signed_in = (
+        "Next: log in for an ID token"
+        if account.password
+        else "Next: call an admin route with the ID token you have (or log in for one)"
+    )
     lines = [
         "",
-        "Next: sign in (the ID token carries the Admin group) and call an admin route:",
+        f"{signed_in}; an admin route takes the token alone:",
         f"  curl -s -X POST {api_url}/login -H 'content-type: application/json' \\",
         f'       -d \'{{"email":"{account.email}","password":"{password}"}}\'',
-        f'  curl -s {api_url}/admin/listUsers -H "authorization: Bearer $ID_TOKEN" -H "x-api-key: $API_KEY"',
+        f'  curl -s {api_url}/admin/listUsers -H "authorization: Bearer $ID_TOKEN"',
     ]
     if api_key is None:
         lines += [
@@ -277,8 +340,8 @@ def run(env: str, email: str, name: str | None, http: httpx.Client | None = None
     region, pool_id, api_url = outputs["region"], outputs["user_pool_id"], outputs["api_url"].rstrip("/")
     where = f"the local AWS target at {local_endpoint()}" if env == "local" else f"Cognito in {region}"
     try:
-        idp = aws_session(env, region).client("cognito-idp")
-        account = ensure_admin(idp, pool_id, email, name)
+        session = aws_session(env, region)
+        account = ensure_admin(session.client("cognito-idp"), pool_id, email, name)
     except EndpointConnectionError as exc:
         hint = "start it with `make local`" if env == "local" else "check the network and the region"
         raise AdminError(f"nothing answers at {where}: {hint}") from exc
@@ -300,6 +363,13 @@ def run(env: str, email: str, name: str | None, http: httpx.Client | None = None
         raise AdminError(f"AWS call failed: {exc}") from exc
 
     print(f"admin: {'created' if account.created else 'found'} {account.email}; member of {ADMIN_GROUP}")
+    api_keys_table = (outputs.get("table_names") or {}).get("api_keys")
+    if api_keys_table and apply_rights_now(session, api_keys_table, account.user_id):
+        when = "at the next request, everywhere"
+    else:
+        when = "at once on /admin/*, within a minute elsewhere (each Lambda process caches a user's groups)"
+    # The app reads groups from Cognito, never from the token's claims: no new login is needed.
+    print(f"admin: the rights apply {when}, to any token {account.email} holds: no need to log in again")
     if account.password is None:
         print(f"admin: {account.email} keeps their password and API keys")
         print(_next_steps(api_url, account, None))

@@ -10,12 +10,6 @@ from tests.e2e.conftest import local_sh
 pytestmark = pytest.mark.e2e
 
 
-def test_up_prints_the_url_and_how_to_call_it(stack):
-    assert stack.api_url in stack.up_log
-    assert "/register" in stack.up_log
-    assert "x-api-key" in stack.up_log
-
-
 def test_health_answers_through_the_gateway(http):
     response = http.get("/health")
     assert response.status_code == 200

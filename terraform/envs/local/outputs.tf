@@ -52,3 +52,8 @@ output "log_group_name" {
   description = "Log group of the Lambda function."
   value       = module.stack.log_group_name
 }
+
+output "local_aws_endpoint" {
+  description = "The local AWS target's endpoint (scripts and `make admin` find the stack through it)."
+  value       = var.local_aws_endpoint
+}

@@ -1,7 +1,10 @@
+import http.server
+import importlib
 import json
 import logging
 import socket
 import stat
+import threading
 
 import boto3
 import httpx
@@ -178,6 +181,52 @@ def test_run_prints_the_password_and_key_once_each_and_logs_neither(deployed, ca
     assert API_KEY not in caplog.text
 
 
+def _api_keys_table(region=REGION):
+    dynamodb = boto3.client("dynamodb", region_name=region)
+    dynamodb.create_table(
+        TableName="gw-api_keys",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
+def test_run_makes_the_rights_apply_at_the_next_request_and_says_so(deployed, monkeypatch, capsys):
+    idp, pool_id, client_id = deployed
+    dynamodb = _api_keys_table()
+    outputs = {
+        "api_url": API_URL,
+        "region": REGION,
+        "user_pool_id": pool_id,
+        "table_names": {"api_keys": "gw-api_keys"},
+    }
+    monkeypatch.setattr(make_admin, "terraform_outputs", lambda env: outputs)
+    _signed_up(idp, pool_id, client_id, "ada@example.com")
+    sub = _user(idp, pool_id, "ada@example.com")[1]["sub"]
+
+    make_admin.run("dev", "ada@example.com", None, http=_fake_api([]))
+    make_admin.run("dev", "ada@example.com", None, http=_fake_api([]))
+
+    session = dynamodb.get_item(
+        TableName="gw-api_keys", Key={"pk": {"S": f"USER#{sub}"}, "sk": {"S": "SESSION"}}
+    )
+    assert session["Item"]["rights_version"] == {"N": "2"}
+    out = capsys.readouterr().out
+    assert "the rights apply at the next request, everywhere" in out
+    assert "no need to log in again" in out
+
+
+def test_without_the_table_the_rights_apply_within_a_minute_and_it_says_so(deployed, capsys):
+    idp, pool_id, client_id = deployed
+    _signed_up(idp, pool_id, client_id, "ada@example.com")
+    make_admin.run("dev", "ada@example.com", None, http=_fake_api([]))
+    assert "at once on /admin/*, within a minute elsewhere" in capsys.readouterr().out
+
+
 def test_run_for_a_confirmed_user_prints_no_password_and_asks_the_api_nothing(deployed, capsys):
     idp, pool_id, client_id = deployed
     _signed_up(idp, pool_id, client_id, "ada@example.com")
@@ -212,16 +261,54 @@ def test_a_pool_that_is_gone_is_a_clear_error(deployed, monkeypatch):
         make_admin.run("dev", "new@example.com", None)
 
 
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/_localstack/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
-def local_stack_dir(tmp_path, monkeypatch):
+def emulator():
+    """host:port of something that answers the emulator's health route."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _write_outputs(local_dir, outputs):
+    (local_dir / "terraform" / "outputs.json").write_text(
+        json.dumps({name: {"value": value} for name, value in outputs.items()})
+    )
+
+
+@pytest.fixture
+def local_stack_dir(tmp_path, monkeypatch, emulator):
     (tmp_path / "terraform").mkdir()
     (tmp_path / "instance-id").write_text("abc\n")
     (tmp_path / "terraform" / "instance-id").write_text("abc\n")
-    outputs = {"api_url": "http://x", "region": REGION, "user_pool_id": "us-east-1_x"}
-    (tmp_path / "terraform" / "outputs.json").write_text(
-        json.dumps({name: {"value": value} for name, value in outputs.items()})
+    _write_outputs(
+        tmp_path,
+        {
+            "api_url": f"http://{emulator}/restapis/a1/api/_user_request_",
+            "local_aws_endpoint": f"http://{emulator}",
+            "region": REGION,
+            "user_pool_id": "us-east-1_x",
+        },
     )
     monkeypatch.setenv("LOCAL_AWS_DIR", str(tmp_path))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     return tmp_path
 
 
@@ -280,8 +367,9 @@ def test_a_failing_terraform_output_is_a_clear_error(tmp_path, monkeypatch):
         make_admin.terraform_outputs("prod")
 
 
-def test_local_clients_are_built_by_localstack_client_for_local_aws_host_and_port(monkeypatch):
+def test_local_clients_are_built_by_localstack_client_for_local_aws_host_and_port(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("LOCAL_AWS_DIR", str(tmp_path))  # no stack there: the variables decide
     monkeypatch.setenv("LOCAL_AWS_HOST", "10.1.2.3")
     monkeypatch.setenv("LOCAL_AWS_PORT", "4999")
     session = make_admin.aws_session("local", "eu-west-1")
@@ -291,13 +379,52 @@ def test_local_clients_are_built_by_localstack_client_for_local_aws_host_and_por
     assert idp.meta.region_name == "eu-west-1"
 
 
-def test_nothing_listening_locally_is_a_clear_error(local_stack_dir, monkeypatch):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("LOCAL_AWS_PORT", str(port))
+def test_the_local_endpoint_is_the_one_make_local_applied_the_stack_to(
+    local_stack_dir, emulator, monkeypatch
+):
+    # `LOCAL_AWS_PORT=4632 make local`, then `make admin` without the variable: the stack is still found.
+    monkeypatch.setenv("LOCAL_AWS_PORT", "4566")
+    assert make_admin.local_endpoint() == emulator
+    session = make_admin.aws_session("local", REGION)
+    assert session.client("cognito-idp").meta.endpoint_url == f"http://{emulator}"
+
+
+def test_a_stack_applied_before_the_endpoint_output_is_found_by_its_api_url(local_stack_dir, emulator):
+    outputs = json.loads((local_stack_dir / "terraform" / "outputs.json").read_text())
+    del outputs["local_aws_endpoint"]
+    (local_stack_dir / "terraform" / "outputs.json").write_text(json.dumps(outputs))
+    assert make_admin.local_endpoint() == emulator
+
+
+@pytest.mark.parametrize("script", ["make_admin", "reconcile", "serve", "logs"])
+def test_nothing_listening_locally_is_one_line_naming_the_endpoint(local_stack_dir, script, capsys):
+    port = _free_port()
+    _write_outputs(
+        local_stack_dir,
+        {
+            "api_url": f"http://127.0.0.1:{port}/restapis/a1/api/_user_request_",
+            "local_aws_endpoint": f"http://127.0.0.1:{port}",
+            "region": REGION,
+            "user_pool_id": "us-east-1_x",
+            "function_name": "f",
+            "log_group_name": "/aws/lambda/f",
+        },
+    )
+    main = importlib.import_module(f"scripts.{script}").main
+    args = ["--email", "new@example.com", "--env", "local"] if script == "make_admin" else []
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    message = str(stopped.value.code)
+    assert message.startswith(f"{script.replace('make_', '')}: nothing answers at http://127.0.0.1:{port}, ")
+    assert message.endswith("start it again with `make local`")
+    assert "\n" not in message
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_emulator_stopping_after_the_outputs_were_read_is_a_clear_error(local_stack_dir, monkeypatch):
+    port = _free_port()
+    monkeypatch.setattr(make_admin, "local_endpoint", lambda: f"127.0.0.1:{port}")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with pytest.raises(
         SystemExit, match=f"nothing answers at the local AWS target at 127.0.0.1:{port}: start"
     ):
