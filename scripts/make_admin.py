@@ -70,14 +70,16 @@ class AdminAccount:
 # Where the stack is.
 
 
-def local_endpoint() -> str:
-    """host:port of the local AWS target: where `make local` applied the stack of LOCAL_AWS_DIR, else
-    LOCAL_AWS_HOST:LOCAL_AWS_PORT (127.0.0.1:4566)."""
-    try:
-        outputs = json.loads(_local_outputs_file().read_text())
-    except (OSError, ValueError):
-        outputs = {}
-    endpoint = _endpoint_of({name: value.get("value") for name, value in outputs.items()})
+def local_endpoint(outputs: dict[str, Any] | None = None) -> str:
+    """host:port of the local AWS target: where `make local` applied the stack (of these outputs, else of
+    LOCAL_AWS_DIR), else LOCAL_AWS_HOST:LOCAL_AWS_PORT (127.0.0.1:4566)."""
+    if outputs is None:
+        try:
+            raw = json.loads(_local_outputs_file().read_text())
+            outputs = {name: value.get("value") for name, value in raw.items()}
+        except (OSError, ValueError, AttributeError):
+            outputs = {}
+    endpoint = _endpoint_of(outputs)
     if endpoint:
         return endpoint
     return f"{os.environ.get('LOCAL_AWS_HOST', '127.0.0.1')}:{os.environ.get('LOCAL_AWS_PORT', '4566')}"

@@ -70,7 +70,7 @@ def local_settings() -> dict[str, str]:
     region = outputs["region"]
     lambda_client = aws_session("local", region).client("lambda")
     variables = function_variables(lambda_client, outputs["function_name"])
-    return served_environment(variables, f"http://{local_endpoint()}", region)
+    return served_environment(variables, f"http://{local_endpoint(outputs)}", region)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """`make admin` against the e2e stack, as an operator runs it: its admin signs in and calls admin routes."""
 
+import json
 import socket
 import subprocess
 
@@ -82,13 +83,17 @@ def test_a_registered_user_is_promoted_and_keeps_their_password_and_key(http):
     assert users.status_code == 200, users.text
 
 
-def test_nothing_listening_is_a_clear_error_not_a_traceback(stack):
+def test_nothing_listening_is_a_clear_error_not_a_traceback(stack, tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    made = make_admin(
-        "nobody-admin@example.com", env={**local_env(), "LOCAL_AWS_PORT": str(port), "AWS_MAX_ATTEMPTS": "1"}
+    # A stack `make local` applied to that port, whose emulator has stopped since.
+    (tmp_path / "terraform").mkdir()
+    outputs = {**stack.outputs, "local_aws_endpoint": f"http://127.0.0.1:{port}"}
+    (tmp_path / "terraform" / "outputs.json").write_text(
+        json.dumps({name: {"value": value} for name, value in outputs.items()})
     )
+    made = make_admin("nobody-admin@example.com", env={**local_env(), "LOCAL_AWS_DIR": str(tmp_path)})
     assert made.returncode != 0
-    assert f"admin: nothing answers at the local AWS target at 127.0.0.1:{port}: start it" in made.stderr
+    assert f"admin: nothing answers at http://127.0.0.1:{port}, where `make local` put" in made.stderr
     assert "Traceback" not in made.stderr

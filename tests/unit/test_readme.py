@@ -20,7 +20,9 @@ def test_the_readme_has_its_runnable_blocks():
 
 
 def test_every_shell_or_python_block_of_the_readme_is_runnable_or_says_why_not():
-    unmarked = [block.line for block in fenced_blocks(README.read_text()) if block.is_code and not block.marked]
+    unmarked = [
+        block.line for block in fenced_blocks(README.read_text()) if block.is_code and not block.marked
+    ]
     assert not unmarked, f"README.md lines {unmarked}: mark the block <!-- runnable --> or say why not"
 
 
@@ -85,7 +87,9 @@ def test_the_session_stops_at_the_first_failing_command_and_names_its_block():
 def test_a_failing_pipeline_or_python_block_fails_the_session():
     piped = SAMPLE.replace('echo "$GREETING from bash"', "false | cat")
     assert run(session_script(runnable_blocks(piped), python="python3")).returncode == 1
-    raising = SAMPLE.replace('print(os.environ["GREETING"], "from python")', 'raise SystemExit("error answer")')
+    raising = SAMPLE.replace(
+        'print(os.environ["GREETING"], "from python")', 'raise SystemExit("error answer")'
+    )
     result = run(session_script(runnable_blocks(raising), python="python3"))
     assert result.returncode == 1
     assert "error answer" in result.stderr
@@ -95,4 +99,4 @@ def test_a_fence_left_open_or_a_runnable_block_of_another_language_is_an_error()
     with pytest.raises(ValueError, match="line 4 is never closed"):
         fenced_blocks(SAMPLE.split("GREETING=hello")[0])
     with pytest.raises(ValueError, match="line 2 is marked runnable but is `json`"):
-        runnable_blocks('<!-- runnable -->\n```json\n{}\n```\n')
+        runnable_blocks("<!-- runnable -->\n```json\n{}\n```\n")

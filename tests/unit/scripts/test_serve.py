@@ -86,11 +86,10 @@ def test_local_settings_read_the_function_named_in_the_outputs(monkeypatch):
             assert service == "lambda"
             return stub
 
-    monkeypatch.setattr(
-        serve, "terraform_outputs", lambda env: {"region": "us-east-1", "function_name": "gw-x"}
-    )
+    outputs = {"region": "us-east-1", "function_name": "gw-x", "local_aws_endpoint": "http://127.0.0.1:4741"}
+    monkeypatch.setattr(serve, "terraform_outputs", lambda env: outputs)
     monkeypatch.setattr(serve, "aws_session", lambda env, region: Session())
-    monkeypatch.setenv("LOCAL_AWS_PORT", "4741")
+    monkeypatch.setenv("LOCAL_AWS_PORT", "4566")  # the stack's own endpoint wins: it may run on another port
     environment = serve.local_settings()
     assert stub.asked == ["gw-x"]
     assert environment["GATEWAY_AWS_ENDPOINT_URL"] == "http://127.0.0.1:4741"
