@@ -5,6 +5,7 @@ clients; exception text from libraries never reaches them.
 """
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -123,6 +124,44 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": error}
 
 
+JSON_CONTENT_TYPE = "application/json"
+SEND_JSON = f"send a JSON object with the header content-type: {JSON_CONTENT_TYPE}"
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}$")
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == JSON_CONTENT_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _body_refusal(request: Request, exc: RequestValidationError) -> tuple[int, str, str] | None:
+    """When the body as a whole is not a JSON object: (status, code, message) saying what to send.
+
+    FastAPI reads a body as JSON only under a JSON content-type: curl's `-d` without `-H 'content-type: ...'`
+    sends `application/x-www-form-urlencoded`, which pydantic then reports as "Input should be a valid
+    dictionary", naming nothing the client can fix."""
+    for error in exc.errors():
+        location = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            position = location[1] if len(location) > 1 else "?"
+            return 422, "invalid_json", f"The body is not valid JSON (at character {position}): {SEND_JSON}."
+        if location != ("body",):
+            continue
+        content_type = request.headers.get("content-type", "").strip()
+        if error.get("type") == "missing":
+            return 422, "missing_body", f"The request needs a body: {SEND_JSON}."
+        if not content_type:
+            return 415, "unsupported_media_type", f"The body was sent without a content-type: {SEND_JSON}."
+        if not _is_json_media_type(content_type):
+            media_type = content_type.partition(";")[0].strip()
+            named = media_type if _MEDIA_TYPE.match(media_type) else "another type"
+            return 415, "unsupported_media_type", f"The body was sent as {named}: {SEND_JSON}."
+        return 422, "body_not_object", f"The body is JSON but not an object: {SEND_JSON}."
+    return None
+
+
 def _describe_validation_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
     # Field locations and pydantic's messages only: the rejected input may be a password.
     problems = []
@@ -150,6 +189,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refusal = _body_refusal(request, exc)
+        if refusal is not None:
+            status, code, message = refusal
+            return _respond(request, status, error_body(code, message))
         message, problems = _describe_validation_errors(exc)
         return _respond(request, 422, error_body("validation_error", message, {"problems": problems}))
 

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
@@ -93,3 +94,54 @@ def test_lambda_handler_serves_api_gateway_proxy_events(capsys):
         line["request_id"] == "apigw-req-42" and line["path"] == "/health" and line["status"] == 200
         for line in access_lines
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        # curl -d without -H 'content-type: application/json'
+        (
+            b'{"name": "abc", "password": "p"}',
+            {"content-type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            b'{"name": "abc", "password": "p"}',
+            {"content-type": "text/plain; charset=utf-8"},
+            415,
+            "unsupported_media_type",
+        ),
+        (b'{"name": "abc", "password": "p"}', {}, 415, "unsupported_media_type"),
+        (b'{"name": "abc", ', {"content-type": "application/json"}, 422, "invalid_json"),
+        (b"[1, 2]", {"content-type": "application/json"}, 422, "body_not_object"),
+        (b"", {"content-type": "application/json"}, 422, "missing_body"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_says_to_send_one_with_its_content_type(body, headers, status, code):
+    response = _app_with_test_routes().post("/echo", content=body, headers=headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert "content-type: application/json" in response.json()["error"]["message"]
+    assert "hunter2" not in response.text
+
+
+def test_a_json_body_under_a_json_suffix_type_is_read():
+    response = _app_with_test_routes().post(
+        "/echo",
+        content=b'{"name": "abc", "password": "correct-horse-battery"}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert response.json() == {"name": "abc"}
+
+
+def test_a_form_encoded_body_through_api_gateway_is_415_naming_the_header(stack):
+    event = api_gateway_event(
+        "POST", "/register", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    event["body"] = '{"email": "ada@example.com", "password": "Correct-horse-9", "fullname": "Ada"}'
+    result = handler(event, LambdaContext())
+    assert result["statusCode"] == 415
+    error = json.loads(result["body"])["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "application/x-www-form-urlencoded" in error["message"]
+    assert "content-type: application/json" in error["message"]
