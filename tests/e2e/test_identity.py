@@ -32,7 +32,7 @@ def test_rotating_a_key_makes_the_gateway_refuse_the_old_one(http):
     assert old.status_code == 403
     assert old.json() == {"message": "Forbidden"}  # a model call: refused by the gateway itself
     old_on_a_read = http.get("/me", headers=person.headers)  # the token alone at the gateway; the app checks
-    assert (old_on_a_read.status_code, old_on_a_read.json()["error"]["code"]) == (403, "invalid_api_key")
+    assert (old_on_a_read.status_code, old_on_a_read.json()["error"]["code"]) == (403, "api_key_revoked")
     new = http.get("/me", headers={**token_only, "x-api-key": created.json()["api_key"]})
     assert new.status_code == 200
 

@@ -114,7 +114,7 @@ def _current_user(
     check = api_keys.check(request.headers.get(API_KEY_HEADER), principal.user_id, extra)
     _refuse_signed_out(principal, check.session)
     principal = _with_standing(principal, standings, check.session.rights_version)
-    record = api_keys.accept(check.record)
+    record = api_keys.accept(check.record, check.refusal)
     _keep_limit_override(request, check)
     return replace(principal, api_key_id=record.key_id), check.also
 
@@ -157,7 +157,7 @@ def get_key_user(
 ) -> Principal:
     check = api_keys.check(api_key_value(request))
     audit_context(request).user_id = check.owner_id
-    record = api_keys.accept(check.record)
+    record = api_keys.accept(check.record, check.refusal)
     owner = Principal(
         user_id=record.owner_id,
         email=None,

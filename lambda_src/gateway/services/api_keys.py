@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.auth.standing import UserStandings
 from gateway.auth.tokens import InvalidTokenError
@@ -24,8 +24,46 @@ MAX_KNOWN_OWNERS = 10_000
 
 
 class InvalidApiKeyError(ForbiddenError):
+    """A key the app refuses; each kind says which, never the key's value. Saying "revoked" tells only what
+    the holder of the value could learn by using it."""
+
     code = "invalid_api_key"
     message = "The API key is missing, revoked or not yours."
+
+
+class ApiKeyMissingError(InvalidApiKeyError):
+    code = "api_key_missing"
+    message = "Send an API key in the x-api-key header (POST /me/api-keys makes one)."
+
+
+class ApiKeyUnknownError(InvalidApiKeyError):
+    code = "api_key_unknown"
+    message = (
+        "No such API key: check that the whole value was copied (GET /me/api-keys lists your keys' ids; "
+        "POST /me/api-keys makes a new one)."
+    )
+
+
+class ApiKeyRevokedError(InvalidApiKeyError):
+    code = "api_key_revoked"
+    message = "This API key has been revoked: use an active key (POST /me/api-keys makes a new one)."
+
+
+class ApiKeyNotYoursError(InvalidApiKeyError):
+    code = "api_key_not_yours"
+    message = "This API key belongs to another user: send one of your own keys with your token."
+
+
+class KeyState(Protocol):
+    @property
+    def active(self) -> bool: ...
+
+
+def refusal_of(key: KeyState | None) -> type[InvalidApiKeyError] | None:
+    """Why a key looked up by its value is refused (none found, or revoked), or None when it may be used."""
+    if key is None:
+        return ApiKeyUnknownError
+    return None if key.active else ApiKeyRevokedError
 
 
 def hash_key(value: str) -> str:
@@ -64,11 +102,12 @@ class KeyCheck:
     the key, the owner's session item (sign-out, rights version) and their limit override."""
 
     owner_id: str
-    record: ApiKeyRecord | None  # None: no such key, or not the owner's
+    record: ApiKeyRecord | None  # None: no such key, or not the owner's (`refusal` says which)
     session: SessionState
     limit_override: dict[str, Any] | None  # None: not read (no limits table given)
     # The items the request asked to read with the key (`also` of check), in order; None where none is.
     also: tuple[dict[str, Any] | None, ...] = ()
+    refusal: type[InvalidApiKeyError] | None = None  # why `accept` will refuse the key, when it will
 
 
 class ApiKeyService:
@@ -150,7 +189,7 @@ class ApiKeyService:
     def resolve(self, value: str | None) -> ApiKeyRecord:
         """The active key with this value, or InvalidApiKeyError."""
         if not value:
-            raise InvalidApiKeyError()
+            raise ApiKeyMissingError()
         record = self._repository.find_by_hash(hash_key(value))
         return self.accept(record)
 
@@ -167,20 +206,22 @@ class ApiKeyService:
         `accept(check.record)` then admits it."""
         also = also or []
         if not value:
-            raise InvalidApiKeyError()
+            raise ApiKeyMissingError()
         key_hash = hash_key(value)
         owner = owner_id or self._owners.get(key_hash)
         record: ApiKeyRecord | None
         if owner is None:
             record = self._repository.find_by_hash(key_hash)
-            if record is None or not record.active:
-                raise InvalidApiKeyError()
+            refusal = refusal_of(record)
+            if record is None or refusal is not None:
+                raise (refusal or ApiKeyUnknownError)()
             owner = record.owner_id
             _, items = self._repository.find_by_hash_with(None, [*self._owner_items(owner), *also])
         else:
             record, items = self._repository.find_by_hash_with(key_hash, [*self._owner_items(owner), *also])
+        refusal = refusal_of(record)
         if record is not None and record.owner_id != owner:
-            record = None
+            record, refusal = None, ApiKeyNotYoursError
         if record is not None:
             if len(self._owners) >= MAX_KNOWN_OWNERS:
                 self._owners.clear()
@@ -191,6 +232,7 @@ class ApiKeyService:
             session=session_from_item(items[0]),
             limit_override=override_from_item(items[1]) if self._limits_table else None,
             also=tuple(items[len(items) - len(also) :]),
+            refusal=refusal,
         )
 
     def _owner_items(self, owner_id: str) -> list[tuple[str, dict[str, str]]]:
@@ -199,10 +241,14 @@ class ApiKeyService:
             items.append((self._limits_table, override_key(owner_id)))
         return items
 
-    def accept(self, record: ApiKeyRecord | None) -> ApiKeyRecord:
-        """The record if active (recording its use at most once a minute per process)."""
-        if record is None or not record.active:
-            raise InvalidApiKeyError()
+    def accept(
+        self, record: ApiKeyRecord | None, refusal: type[InvalidApiKeyError] | None = None
+    ) -> ApiKeyRecord:
+        """The record if active (recording its use at most once a minute per process); else the refusal that
+        says why (a check's `refusal`), else unknown or revoked."""
+        refusal = refusal or refusal_of(record)
+        if refusal is not None or record is None:
+            raise (refusal or ApiKeyUnknownError)()
         now = utcnow()
         last = self._touched.get(record.key_id)
         if last is None or now - last >= LAST_USED_RESOLUTION:

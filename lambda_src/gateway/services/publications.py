@@ -17,7 +17,13 @@ from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFo
 from gateway.providers.api_gateway import ApiGatewayKeys, ApiStage
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.repositories.usage import ROLLUP_COUNTERS, UsageRepository
-from gateway.services.api_keys import InvalidApiKeyError, hash_key, issue_key
+from gateway.services.api_keys import (
+    ApiKeyMissingError,
+    ApiKeyRevokedError,
+    ApiKeyUnknownError,
+    hash_key,
+    issue_key,
+)
 from gateway.services.bots import (
     PUBLISHED_GROUPS,
     BotService,
@@ -214,13 +220,18 @@ class PublicationService:
     def resolve(self, bot_id: str, value: str | None) -> tuple[BotItem, BotKeyItem]:
         """The published bot a key belongs to; any other key (a user's, another bot's) is refused."""
         if not value:
-            raise InvalidApiKeyError()
+            raise ApiKeyMissingError("Send one of this bot's API keys in the x-api-key header.")
         key = self._repository.find_key(hash_key(value))
-        if key is None or not key.active or key.bot_id != bot_id:
-            raise InvalidApiKeyError()
+        if key is None or key.bot_id != bot_id:
+            # A user's key, or another bot's: either way not a key of this bot.
+            raise ApiKeyUnknownError(
+                "This is not an API key of this published bot (a user's API key does not work here)."
+            )
+        if not key.active:
+            raise ApiKeyRevokedError("This bot key has been revoked: ask the bot's owner for an active one.")
         bot = self._repository.get(bot_id)
         if bot is None or not bot.published:
-            raise InvalidApiKeyError()
+            raise NotPublishedError()
         if bot.visibility != "visible":
             raise BotUnavailableError("This bot has been hidden by an administrator.")
         if not self._owner_standing.may_publish(bot.owner_id):

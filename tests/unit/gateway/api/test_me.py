@@ -44,7 +44,7 @@ def test_me_takes_the_token_alone_and_a_key_sent_must_be_the_callers_own_active_
     crossed = {"authorization": headers["authorization"], "x-api-key": other_headers["x-api-key"]}
     response = api.get("/me", headers=crossed)
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response.json()["error"]["code"] == "api_key_not_yours"
     wrong = {"authorization": headers["authorization"], "x-api-key": "not-a-key-of-anyone-at-all"}
     assert api.get("/me", headers=wrong).status_code == 403
 

@@ -72,7 +72,7 @@ def test_v1_refuses_missing_or_revoked_keys(api, bedrock):
     )
     response = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response.json()["error"]["code"] == "api_key_revoked"
 
 
 def test_conversation_must_start_with_the_user(api, bedrock):

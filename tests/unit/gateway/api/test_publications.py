@@ -136,8 +136,10 @@ def test_only_the_bots_own_keys_open_its_endpoint(api, bedrock, publisher):
     _, other = _publish(api, bedrock, headers)
     for key in (registration["api_key"], other["api_key"]["value"], "x" * 40):
         refused = _ask(api, bedrock, bot_id, key)
-        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "invalid_api_key")
-    assert api.post(f"/published/bots/{bot_id}/messages", json={"content": "hi"}).status_code == 403
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api_key_unknown")
+        assert "not an API key of this published bot" in refused.json()["error"]["message"]
+    missing = api.post(f"/published/bots/{bot_id}/messages", json={"content": "hi"})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (403, "api_key_missing")
     # A bot's key is not a user's key anywhere else.
     bot_key = {"x-api-key": published["api_key"]["value"]}
     assert api.get("/v1/models", headers=bot_key).status_code == 403
@@ -157,7 +159,8 @@ def test_revoked_and_unpublished_keys_stop_working(api, bedrock, publisher):
     revoked = api.delete(f"/bots/{bot_id}/publication/api-keys/{first['key_id']}", headers=headers)
     assert revoked.status_code == 200
     assert revoked.json()["state"] == "revoked"
-    assert _ask(api, bedrock, bot_id, first["value"]).status_code == 403
+    refused = _ask(api, bedrock, bot_id, first["value"])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api_key_revoked")
     assert (
         boto3.client("apigateway", region_name=REGION).get_api_key(apiKey=first["key_id"])["enabled"] is False
     )

@@ -52,8 +52,9 @@ def test_a_model_call_needs_the_key_as_well(api, bedrock):
     invoke = api.post("/bedrock", headers=token_only(headers), json={"modelId": HAIKU, "prompt": "Hi"})
     send = api.post(messages, headers=token_only(headers), json={"content": "Hi"})
 
-    assert (invoke.status_code, invoke.json()["error"]["code"]) == (403, "invalid_api_key")
-    assert (send.status_code, send.json()["error"]["code"]) == (403, "invalid_api_key")
+    assert (invoke.status_code, invoke.json()["error"]["code"]) == (403, "api_key_missing")
+    assert (send.status_code, send.json()["error"]["code"]) == (403, "api_key_missing")
+    assert "x-api-key" in invoke.json()["error"]["message"]
 
 
 def test_a_revoked_key_sent_on_a_token_only_route_is_refused(api):
@@ -63,7 +64,8 @@ def test_a_revoked_key_sent_on_a_token_only_route_is_refused(api):
 
     response = api.get("/me", headers=headers)
 
-    assert (response.status_code, response.json()["error"]["code"]) == (403, "invalid_api_key")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "api_key_revoked")
+    assert headers["x-api-key"] not in response.text
     assert api.get("/me", headers=token_only(headers)).status_code == 200
 
 
@@ -75,8 +77,8 @@ def test_a_key_sent_on_a_token_only_route_must_be_the_callers(api):
     garbage = api.get("/me", headers={**token_only(headers), "x-api-key": "not-a-key-of-anyone-at-all"})
     empty = api.get("/me", headers={**token_only(headers), "x-api-key": ""})
 
-    assert (crossed.status_code, crossed.json()["error"]["code"]) == (403, "invalid_api_key")
-    assert (garbage.status_code, garbage.json()["error"]["code"]) == (403, "invalid_api_key")
+    assert (crossed.status_code, crossed.json()["error"]["code"]) == (403, "api_key_not_yours")
+    assert (garbage.status_code, garbage.json()["error"]["code"]) == (403, "api_key_unknown")
     assert empty.status_code == 200  # an empty header is no key
 
 
@@ -102,3 +104,18 @@ def test_a_user_disabled_through_the_admin_api_is_refused_at_once_without_a_key(
     for path in ("/me", "/conversations", "/me/api-keys"):
         response = api.get(path, headers=token_only(headers))
         assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_token"), path
+
+
+def test_a_key_only_route_says_whether_the_key_is_revoked_or_unknown(api, bedrock):
+    headers, registration, _ = signed_up(api)
+    api.delete(f"/me/api-keys/{registration['api_key_id']}", headers=token_only(headers))
+
+    revoked = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
+    unknown = api.get("/v1/models", headers={"x-api-key": "not-a-key-of-anyone-at-all"})
+    missing = api.get("/v1/models")
+
+    assert (revoked.status_code, revoked.json()["error"]["code"]) == (403, "api_key_revoked")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (403, "api_key_unknown")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (403, "api_key_missing")
+    assert headers["x-api-key"] not in revoked.text
+    assert "not-a-key-of-anyone-at-all" not in unknown.text
