@@ -33,7 +33,12 @@ from gateway.repositories.access import SessionState
 from gateway.services.api_keys import ApiKeyService, KeyCheck
 from gateway.services.audit import audit_context
 from gateway.services.models import Caller
-from gateway.settings import GROUP_ADMIN, GROUP_CREATING_BOT_ALLOWED, GROUP_PUBLISH_ALLOWED
+from gateway.settings import (
+    GROUP_ADMIN,
+    GROUP_CREATING_BOT_ALLOWED,
+    GROUP_PUBLISH_ALLOWED,
+    get_settings,
+)
 
 API_KEY_HEADER = "x-api-key"
 LIMIT_OVERRIDE_STATE_KEY = "limit_override"
@@ -248,10 +253,26 @@ def require_group(group: str) -> Callable[..., Principal]:
                 raise UserDisabledError()
             principal = replace(principal, groups=standing.groups)
         if not principal.in_group(group):
-            raise ForbiddenError(f"This needs membership of the {group} group.")
+            raise ForbiddenError(missing_group_message(group), details={"required_group": group})
         return principal
 
     return check
+
+
+def missing_group_message(group: str) -> str:
+    """What to do about a missing group, and when a change takes effect (see gateway/auth/standing.py)."""
+    needs = f"This needs membership of the {group} group"
+    if group == GROUP_ADMIN:
+        return (
+            f"{needs}, which is read from the user pool on every admin request: once an admin adds you "
+            "(make admin, the admin API or Cognito), it applies at once, with the token you have."
+        )
+    seconds = round(get_settings().user_standing_cache_seconds)
+    return (
+        f"{needs} (or Admin, which includes it). Groups are read from the user pool, not from your token, so "
+        "no new login is needed: a change an admin makes through the admin API applies at once, one made in "
+        f"the Cognito console or CLI within {seconds} seconds."
+    )
 
 
 AdminUser = Annotated[Principal, Depends(require_group(GROUP_ADMIN))]

@@ -182,3 +182,33 @@ def test_an_admin_disabled_in_the_console_is_refused_on_admin_routes_at_once_wit
 
     refused = api.get("/admin/listUsers", headers=token_only)  # no clock moved: Admin is asked of Cognito
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "user_disabled")
+
+
+def test_the_refusal_for_a_missing_group_says_when_a_change_applies_and_is_true(api, stack, clock, bedrock):
+    root = person(api, stack, "root@example.com", "Admin")
+    member = person(api, stack, "member@example.com")
+    bedrock.catalog()
+    bot = {"title": "T", "model_id": "anthropic.claude-3-haiku-20240307-v1:0", "instruction": "Be brief."}
+
+    refused = api.post("/bots", headers=member.headers, json=bot)
+    admin_refused = api.get("/admin/listUsers", headers=member.headers)
+
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["details"] == {"required_group": "CreatingBotAllowed"}
+    assert "not from your token" in error["message"]
+    assert "admin API applies at once" in error["message"]
+    assert f"within {round(get_settings().user_standing_cache_seconds)} seconds" in error["message"]
+    assert "applies at once, with the token you have" in admin_refused.json()["error"]["message"]
+    # What the messages promise, with the same tokens and no clock moved:
+    added = api.post(
+        "/admin/addUserToGroup",
+        headers=root.headers,
+        json={"username": member.user_id, "groupname": "CreatingBotAllowed"},
+    )
+    assert added.status_code == 200, added.text
+    assert api.post("/bots", headers=member.headers, json=bot).status_code == 201
+    boto3.client("cognito-idp", region_name=REGION).admin_add_user_to_group(
+        UserPoolId=stack.user_pool_id, Username=member.user_id, GroupName="Admin"
+    )
+    assert api.get("/admin/listUsers", headers=member.headers).status_code == 200
