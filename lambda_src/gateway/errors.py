@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,22 @@ def _body_refusal(request: Request, exc: RequestValidationError) -> tuple[int, s
     return None
 
 
+# Validation problems that answer with a code of their own instead of `validation_error` (see coded_problem).
+_CODED_PROBLEMS: set[str] = set()
+
+
+def coded_problem(code: str, message: str) -> PydanticCustomError:
+    """A schema's validation problem whose 422 carries `code` (when it is the request's only kind of problem),
+    so that a rule checked in a schema answers as the same rule checked below it would."""
+    _CODED_PROBLEMS.add(code)
+    return PydanticCustomError(code, message)
+
+
+def _validation_code(exc: RequestValidationError) -> str:
+    kinds = {str(error.get("type")) for error in exc.errors()}
+    return kinds.pop() if len(kinds) == 1 and kinds <= _CODED_PROBLEMS else "validation_error"
+
+
 def _describe_validation_errors(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
     # Field locations and pydantic's messages only: the rejected input may be a password.
     problems = []
@@ -194,7 +211,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status, code, message = refusal
             return _respond(request, status, error_body(code, message))
         message, problems = _describe_validation_errors(exc)
-        return _respond(request, 422, error_body("validation_error", message, {"problems": problems}))
+        return _respond(request, 422, error_body(_validation_code(exc), message, {"problems": problems}))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -69,6 +69,50 @@ class PublicationMax(BaseModel):
     quota_per_month: int = Field(default=3_000_000, ge=1)
 
 
+class PasswordPolicy(BaseModel):
+    """The user pool's password policy, as Terraform sets it (`password_policy`, identity module; the same
+    defaults): /register checks it before Cognito sees the password, so one rule gives one answer."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Cognito's bounds are 6 to 99; the identity module allows 8 to 99.
+    minimum_length: int = Field(default=12, ge=6, le=99)
+    require_lowercase: bool = True
+    require_uppercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = False
+
+    def is_met_by(self, password: str) -> bool:
+        # Cognito's symbols are ASCII punctuation; its letters and digits, ASCII ones.
+        return all(
+            (
+                len(password) >= self.minimum_length,
+                not self.require_lowercase or any("a" <= c <= "z" for c in password),
+                not self.require_uppercase or any("A" <= c <= "Z" for c in password),
+                not self.require_numbers or any("0" <= c <= "9" for c in password),
+                not self.require_symbols or any(c in _COGNITO_SYMBOLS for c in password),
+            )
+        )
+
+    def in_words(self) -> str:
+        needs = [
+            label
+            for required, label in (
+                (self.require_uppercase, "an upper-case letter"),
+                (self.require_lowercase, "a lower-case letter"),
+                (self.require_numbers, "a number"),
+                (self.require_symbols, "a symbol"),
+            )
+            if required
+        ]
+        rules = f"at least {self.minimum_length} characters"
+        if needs:
+            rules += ", with " + ", ".join(needs)
+        return f"The password must have {rules}."
+
+
+_COGNITO_SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-")
+
 ENV_PREFIX = "GATEWAY_"
 
 
@@ -171,6 +215,8 @@ class Settings(BaseModel):
     bot_max_allowed_users: int = Field(default=20, ge=1, le=100)
     directory_lookups_per_minute: int = Field(default=30, ge=1, le=10_000)
     publication_max: PublicationMax = PublicationMax()
+
+    password_policy: PasswordPolicy = PasswordPolicy()
 
     # Who may sign up (/register and Cognito's pre-sign-up trigger): [] nobody (admins add users), ["*"] any
     # domain, otherwise these exact domains.

@@ -3,12 +3,15 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from gateway import deps
 from gateway.auth.dependencies import CurrentUser
+from gateway.errors import coded_problem
+from gateway.providers.cognito import InvalidPasswordError
 from gateway.services.audit import Audit
 from gateway.services.identity import IdentityService
+from gateway.settings import get_settings
 
 router = APIRouter(tags=["auth"])
 Identity = Annotated[IdentityService, Depends(deps.identity_service)]
@@ -16,8 +19,22 @@ Identity = Annotated[IdentityService, Depends(deps.identity_service)]
 
 class RegisterRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(
+        min_length=1,
+        max_length=256,
+        description="Must meet the user pool's password policy (Terraform's `password_policy`; by default at "
+        "least 12 characters with an upper-case letter, a lower-case letter and a number): else 422 "
+        "`invalid_password`, saying the rule.",
+    )
     fullname: str = Field(min_length=1, max_length=128)
+
+    @field_validator("password")
+    @classmethod
+    def _meets_the_pool_policy(cls, password: str) -> str:
+        policy = get_settings().password_policy
+        if not policy.is_met_by(password):
+            raise coded_problem(InvalidPasswordError.code, policy.in_words())
+        return password
 
 
 class ConfirmRequest(BaseModel):

@@ -8,7 +8,7 @@ from gateway.auth.groups import effective_groups, permissions_for, preferred_rol
 from gateway.auth.principal import Principal
 from gateway.clock import iso, utcnow
 from gateway.errors import BadRequestError, ForbiddenError
-from gateway.providers.cognito import CognitoUserPool, InvalidPasswordError, Tokens, UserExistsError
+from gateway.providers.cognito import CognitoUserPool, Tokens, UserExistsError
 from gateway.providers.cognito_identity import AwsCredentials, CognitoIdentityPool
 from gateway.repositories.api_keys import ApiKeyRecord, ApiKeyRepository
 from gateway.services.api_keys import ApiKeyService
@@ -99,9 +99,6 @@ class IdentityService:
         colleague's address by signing up first."""
         email = normalise_email(email)
         self._require_sign_up_allowed(email)
-        # Checked here, before Cognito may answer "exists" first, so weak passwords are refused alike.
-        if not self._pool.password_meets_policy(password):
-            raise InvalidPasswordError(self._pool.password_rules)
         try:
             self._pool.sign_up(email, password, fullname)
         except UserExistsError:

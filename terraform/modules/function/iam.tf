@@ -38,7 +38,6 @@ locals {
   ]
 
   cognito_actions = [
-    "cognito-idp:DescribeUserPool",
     "cognito-idp:GetGroup",
     "cognito-idp:ListGroups",
     "cognito-idp:ListUsers",

@@ -19,6 +19,15 @@ locals {
     }
   }
 
+  # The pool's password policy as /register checks it before Cognito (GATEWAY_PASSWORD_POLICY): one rule.
+  app_password_policy = {
+    minimum_length    = var.password_policy.minimum_length
+    require_lowercase = var.password_policy.require_lowercase
+    require_uppercase = var.password_policy.require_uppercase
+    require_numbers   = var.password_policy.require_numbers
+    require_symbols   = var.password_policy.require_symbols
+  }
+
   # Every guardrail named (the groups' and the bots'): the ones a bot may name and the function may apply.
   guardrails = distinct(concat(
     [for policy in values(local.app_group_policies) : policy.guardrail if policy.guardrail != null],
@@ -92,6 +101,7 @@ locals {
       GATEWAY_BOT_GUARDRAILS        = jsonencode(local.guardrails)
       GATEWAY_MAX_BOTS_PER_USER     = tostring(var.max_bots_per_user)
       GATEWAY_PUBLICATION_MAX       = jsonencode(var.publication_max)
+      GATEWAY_PASSWORD_POLICY       = jsonencode(local.app_password_policy)
     },
     var.aws_endpoint_url == "" ? {} : { GATEWAY_AWS_ENDPOINT_URL = var.aws_endpoint_url },
     var.jwks_url_override == "" ? {} : { GATEWAY_JWKS_URL = local.jwks_url },

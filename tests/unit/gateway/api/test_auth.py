@@ -106,7 +106,7 @@ def test_a_weak_password_is_refused_alike_for_new_and_existing_addresses(api):
     register(api)
     for email in ("ada@example.com", "new@example.com"):
         response = _sign_up(api, email=email, password="alllowercase-1")
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_password"
 
 
@@ -175,7 +175,7 @@ def test_the_key_value_is_stored_only_as_a_hash(api, stack):
         ({"password": PASSWORD, "fullname": "A"}, "email"),
         ({"email": "a@example.com", "fullname": "A"}, "password"),
         ({"email": "a@example.com", "password": PASSWORD}, "fullname"),
-        ({"email": "a@example.com", "password": "short", "fullname": "A"}, "password"),
+        ({"email": "a@example.com", "password": "", "fullname": "A"}, "password"),
     ],
 )
 def test_register_missing_or_short_fields_are_422(api, payload, field):
@@ -194,15 +194,52 @@ def test_register_invalid_email_is_400(api, email):
     assert response.json()["error"]["code"] == "invalid_email"
 
 
-def test_register_password_against_the_pool_policy_is_400_with_the_rules(api):
-    response = api.post(
-        "/register", json={"email": "a@example.com", "password": "alllowercase-1", "fullname": "A"}
-    )
-    assert response.status_code == 400
+@pytest.mark.parametrize(
+    "password", ["short", "Eleven-ch-1", "alllowercase-1", "ALLUPPERCASE-1", "No-number-here"]
+)
+def test_a_password_against_the_pool_policy_is_one_422_with_the_rules(api, password):
+    response = api.post("/register", json={"email": "a@example.com", "password": password, "fullname": "A"})
+    assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_password"
     assert "at least 12 characters" in error["message"]
     assert "upper-case" in error["message"]
+    assert password not in response.text
+
+
+def test_the_password_rule_is_the_one_terraform_gives_the_function(api, monkeypatch):
+    from gateway.settings import get_settings
+
+    monkeypatch.setenv(
+        "GATEWAY_PASSWORD_POLICY",
+        '{"minimum_length": 16, "require_lowercase": true, "require_uppercase": false,'
+        ' "require_numbers": false, "require_symbols": true}',
+    )
+    get_settings.cache_clear()
+    refused = _sign_up(api, password="Correct-horse-9")  # 15 characters
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_password")
+    assert refused.json()["error"]["message"] == (
+        "password: The password must have at least 16 characters, with a lower-case letter, a symbol."
+    )
+    assert _sign_up(api, password="Correct-horse-battery-9").status_code == 202
+
+
+def test_a_refusal_by_cognitos_own_policy_is_the_same_422(api, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from gateway.aws import client
+    from gateway.providers.cognito import CognitoUserPool
+
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": "InvalidPasswordException", "Message": "too weak"}}, "SignUp")
+
+    monkeypatch.setattr(
+        CognitoUserPool,
+        "_idp",
+        property(lambda _self: _CognitoAnswering(client("cognito-idp"), sign_up=refuse)),
+    )
+    response = _sign_up(api)
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_password")
 
 
 @pytest.mark.parametrize(
