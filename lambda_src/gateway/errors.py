@@ -130,6 +130,10 @@ SEND_JSON = f"send a JSON object with the header content-type: {JSON_CONTENT_TYP
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}$")
 
 
+# pydantic's errors for a body that is absent or not an object (a dict or model field given another type).
+_BODY_SHAPE_ERRORS = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
+
+
 def _is_json_media_type(content_type: str) -> bool:
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == JSON_CONTENT_TYPE or (
@@ -148,8 +152,8 @@ def _body_refusal(request: Request, exc: RequestValidationError) -> tuple[int, s
         if error.get("type") == "json_invalid":
             position = location[1] if len(location) > 1 else "?"
             return 422, "invalid_json", f"The body is not valid JSON (at character {position}): {SEND_JSON}."
-        if location != ("body",):
-            continue
+        if location != ("body",) or error.get("type") not in _BODY_SHAPE_ERRORS:
+            continue  # a rule about the body's fields (a model validator) has its own message
         content_type = request.headers.get("content-type", "").strip()
         if error.get("type") == "missing":
             return 422, "missing_body", f"The request needs a body: {SEND_JSON}."

@@ -3,7 +3,7 @@ import json
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gateway import __version__
 from gateway.errors import ConflictError
@@ -36,6 +36,12 @@ def test_wrong_method_is_405_in_the_error_shape(client):
 class _Secretive(BaseModel):
     name: str = Field(min_length=3)
     password: str = Field(min_length=12)
+
+    @model_validator(mode="after")
+    def _not_the_name(self) -> "_Secretive":
+        if self.password == self.name:
+            raise ValueError("the password must not be the name")
+        return self
 
 
 def _app_with_test_routes():
@@ -145,3 +151,11 @@ def test_a_form_encoded_body_through_api_gateway_is_415_naming_the_header(stack)
     assert error["code"] == "unsupported_media_type"
     assert "application/x-www-form-urlencoded" in error["message"]
     assert "content-type: application/json" in error["message"]
+
+
+def test_a_rule_about_the_whole_body_keeps_its_own_message():
+    same = "correct-horse-battery"
+    response = _app_with_test_routes().post("/echo", json={"name": same, "password": same})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "the password must not be the name" in response.json()["error"]["message"]
