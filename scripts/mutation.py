@@ -59,7 +59,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "api_keys": (
         "lambda_src/gateway/services/api_keys.py",
-        [f"{UNIT}/api/test_me.py", f"{UNIT}/api/test_auth.py"],
+        [f"{UNIT}/services/test_api_keys.py", f"{UNIT}/api/test_me.py", f"{UNIT}/api/test_auth.py"],
     ),
     "publications": (
         "lambda_src/gateway/services/publications.py",
