@@ -1,16 +1,23 @@
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 
 from gateway.auth.standing import UserStandings
+from gateway.clock import iso
+from gateway.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from gateway.providers.api_gateway import ApiStage
 from gateway.providers.cognito import UserNotFoundError
 from gateway.repositories.access import AccessRepository
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
 from gateway.services.api_keys import InvalidApiKeyError, hash_key
-from gateway.services.bots import BotService, NotBotOwnerError
+from gateway.services.bots import PUBLISHED_GROUPS, BotService, NotBotOwnerError
 from gateway.services.publications import (
+    BOT_TAG,
     BotUnavailableError,
+    NotPublishedError,
     OwnerStanding,
     PublicationLimitError,
     PublicationService,
@@ -188,3 +195,290 @@ def test_an_admin_may_unpublish_any_bot_and_its_keys_stop_at_once(stack):
     assert not world.repository.get(world.bot.bot_id).published
     with pytest.raises(InvalidApiKeyError):
         world.service.resolve(world.bot.bot_id, "secret")
+
+
+# --- Each publication rule, with the bot store in moto and the gateway, models and usage in memory ---
+
+OWNER = Member("owner", ("PublishAllowed",))
+THROTTLE = {"rateLimit": 5, "burstLimit": 10}
+QUOTA = {"limit": 100, "period": "DAY"}
+
+
+class _FullGateway(_Gateway):
+    """The API Gateway calls a publication makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plans: list[dict] = []
+        self.keys: list[dict] = []
+        self.disabled: list[str] = []
+        self.usage_asked: list[tuple] = []
+
+    def default_stage(self):
+        return ApiStage(api_id="api-1", stage="prod")
+
+    def create_usage_plan(self, **plan):
+        self.plans.append(plan)
+        return f"plan-{len(self.plans)}"
+
+    def create(self, **key):
+        self.keys.append(key)
+        return f"gwkey-{len(self.keys)}"
+
+    def disable(self, key_id):
+        self.disabled.append(key_id)
+
+    def delete_usage_plan(self, plan_id, stage):
+        self.deleted_plans.append((plan_id, stage))
+
+    def usage(self, usage_plan_id, first_day, last_day):
+        self.usage_asked.append((usage_plan_id, first_day, last_day))
+        return {"items": {}}
+
+
+class _Models:
+    def __init__(self) -> None:
+        self.checked = []
+
+    def check(self, model_id, groups):
+        self.checked.append((model_id, groups))
+
+
+class _Usage:
+    def __init__(self, totals) -> None:
+        self.totals = totals
+        self.asked = []
+
+    def total(self, subject, period):
+        self.asked.append((subject, period))
+        return self.totals.get(period)
+
+
+def _unpublished(stack, usage=None, max_keys=5):
+    """The world of _published, with a bot of its own not yet published."""
+    world = _published(stack)
+    bot = replace(world.bot, bot_id="c" * 28, published=False)
+    world.repository.save(bot, None)
+    world.bot = bot
+    world.gateway, world.models, world.usage = _FullGateway(), _Models(), usage or _Usage({})
+    world.service = PublicationService(
+        world.service._bots,
+        world.repository,
+        world.gateway,
+        world.models,
+        world.usage,
+        max_keys,
+        _owner_standing(world.pool)[0],
+        CAP,
+    )
+    return world
+
+
+def test_publishing_makes_a_plan_on_the_default_stage_its_record_and_a_first_key(stack, gateway_clock):
+    world = _unpublished(stack)
+    created_at = iso(gateway_clock.peek())
+    bot_id = world.bot.bot_id
+    publication, key, value = world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
+    assert world.models.checked == [("m", PUBLISHED_GROUPS)]
+    assert world.gateway.plans == [
+        {
+            "name": f"bot-{bot_id}",
+            "stage": ApiStage("api-1", "prod"),
+            "throttle": THROTTLE,
+            "quota": QUOTA,
+            "tags": {BOT_TAG: bot_id},
+        }
+    ]
+    assert publication == PublicationItem(bot_id, "plan-1", "api-1", "prod", THROTTLE, QUOTA, created_at)
+    assert world.repository.publication(bot_id) == publication
+    assert world.repository.get(bot_id).published
+    assert (key.bot_id, key.key_id, key.key_hash, key.state) == (bot_id, "gwkey-1", hash_key(value), "active")
+    assert world.repository.keys(bot_id) == [key]
+    assert world.gateway.keys[0]["usage_plan_id"] == "plan-1"
+    assert world.gateway.keys[0]["tags"] == {BOT_TAG: bot_id}
+    assert world.gateway.keys[0]["description"] == f"API key of published bot {bot_id}"
+    assert world.gateway.keys[0]["name"].startswith(f"bot-{bot_id}-")
+    with pytest.raises(ConflictError) as again:
+        world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
+    assert again.value.code == "already_published"
+    assert len(world.gateway.plans) == 1
+
+
+def test_a_bot_with_a_publication_record_is_published_even_if_its_flag_is_not(stack):
+    world = _unpublished(stack)
+    world.repository.add_publication(
+        PublicationItem(world.bot.bot_id, "plan-x", "api", "prod", {}, {}, "2026-11-29T00:00:00.000Z")
+    )
+    with pytest.raises(ConflictError):
+        world.service.publish(OWNER, world.bot.bot_id, THROTTLE, QUOTA)
+    assert world.gateway.plans == []
+
+
+def test_publishing_over_the_cap_or_a_model_the_bot_may_not_use_makes_no_plan(stack):
+    world = _unpublished(stack)
+    with pytest.raises(PublicationLimitError):
+        world.service.publish(OWNER, world.bot.bot_id, {"rateLimit": 11, "burstLimit": 1}, QUOTA)
+
+    def refuse(model_id, groups):
+        raise ForbiddenError("no", code="model_not_allowed")
+
+    world.models.check = refuse
+    with pytest.raises(ForbiddenError):
+        world.service.publish(OWNER, world.bot.bot_id, THROTTLE, QUOTA)
+    assert world.gateway.plans == []
+    assert not world.repository.get(world.bot.bot_id).published
+
+
+def test_a_publication_that_cannot_be_stored_deletes_its_plan(stack):
+    world = _unpublished(stack)
+
+    def fail(publication):
+        raise RuntimeError("no table")
+
+    world.repository.add_publication = fail
+    with pytest.raises(RuntimeError):
+        world.service.publish(OWNER, world.bot.bot_id, THROTTLE, QUOTA)
+    assert world.gateway.deleted_plans == [("plan-1", ApiStage("api-1", "prod"))]
+    assert world.gateway.keys == []
+
+
+def test_only_the_owner_publishes(stack):
+    world = _unpublished(stack)
+    with pytest.raises(NotBotOwnerError):
+        world.service.publish(Member("root", ("Admin",)), world.bot.bot_id, THROTTLE, QUOTA)
+
+
+def test_the_view_gives_the_bots_metered_use_today_and_this_month_and_a_week_of_gateway_use(
+    stack, gateway_clock
+):
+    gateway_clock.set(datetime(2026, 3, 1, 0, 0, 1, tzinfo=UTC))
+    usage = _Usage({"DAY#2026-03-01": {"requests": Decimal(3), "cost_micros": Decimal(40)}})
+    world = _unpublished(stack, usage)
+    world.service.publish(OWNER, world.bot.bot_id, THROTTLE, QUOTA)
+    view = world.service.view(Member("root", ("Admin",)), world.bot.bot_id)  # an admin sees it too
+    assert view.publication.usage_plan_id == "plan-1"
+    assert [k.key_id for k in view.keys] == ["gwkey-1"]
+    assert view.metered == {
+        "today": {"requests": 3, "errors": 0, "input_tokens": 0, "output_tokens": 0, "cost_micros": 40},
+        "this_month": {"requests": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0, "cost_micros": 0},
+    }
+    subject = f"bot:{world.bot.bot_id}"
+    assert usage.asked == [(subject, "DAY#2026-03-01"), (subject, "MONTH#2026-03")]
+    assert world.gateway.usage_asked == [("plan-1", "2026-02-23", "2026-03-01")]
+    assert view.gateway_usage == {"items": {}}
+    with pytest.raises(NotBotOwnerError):
+        world.service.view(Member("someone", ("PublishAllowed",)), world.bot.bot_id)
+
+
+def test_an_unpublished_bot_has_no_view_keys_or_revocations(stack):
+    world = _unpublished(stack)
+    bot_id = world.bot.bot_id
+    for action in (
+        lambda: world.service.view(OWNER, bot_id),
+        lambda: world.service.add_key(OWNER, bot_id),
+        lambda: world.service.revoke_key(OWNER, bot_id, "gwkey-1"),
+        lambda: world.service.unpublish(OWNER, bot_id),
+    ):
+        with pytest.raises(NotPublishedError) as refused:
+            action()
+        assert (refused.value.status_code, refused.value.code) == (404, "bot_not_published")
+
+
+def test_unpublishing_revokes_the_active_keys_deletes_them_and_the_plan_then_the_records(
+    stack, gateway_clock
+):
+    world = _unpublished(stack)
+    bot_id = world.bot.bot_id
+    world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
+    world.service.add_key(OWNER, bot_id)
+    world.service.revoke_key(OWNER, bot_id, "gwkey-1")
+    revoked = []
+    revoke = world.repository.revoke_key
+
+    def recording_revoke(key, at):
+        revoked.append(key.key_id)
+        return revoke(key, at)
+
+    world.repository.revoke_key = recording_revoke
+    world.service.unpublish(OWNER, bot_id)
+    assert revoked == ["gwkey-2"]  # the one still active
+    assert sorted(world.gateway.deleted_keys) == ["gwkey-1", "gwkey-2"]
+    assert world.gateway.deleted_plans == [("plan-1", ApiStage("api-1", "prod"))]
+    assert world.repository.keys(bot_id) == []
+    assert world.repository.publication(bot_id) is None
+    assert not world.repository.get(bot_id).published
+
+
+def test_a_published_bot_has_at_most_its_active_keys_and_revoked_ones_do_not_count(stack):
+    world = _unpublished(stack, max_keys=2)
+    bot_id = world.bot.bot_id
+    world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
+    key, value = world.service.add_key(OWNER, bot_id)  # the second of 2
+    assert (key.key_id, key.key_hash, key.state) == ("gwkey-2", hash_key(value), "active")
+    with pytest.raises(BadRequestError) as refused:
+        world.service.add_key(OWNER, bot_id)
+    assert refused.value.code == "api_key_limit"
+    assert refused.value.message == "At most 2 active keys per published bot: revoke one first."
+    world.service.revoke_key(OWNER, bot_id, "gwkey-1")
+    assert world.service.add_key(OWNER, bot_id)[0].key_id == "gwkey-3"
+    with pytest.raises(NotBotOwnerError):
+        world.service.add_key(Member("root", ("Admin",)), bot_id)
+
+
+def test_revoking_a_key_marks_it_then_disables_it_in_the_gateway_once(stack, gateway_clock):
+    world = _unpublished(stack)
+    bot_id = world.bot.bot_id
+    world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
+    revoked_at = iso(gateway_clock.peek())
+    key = world.service.revoke_key(OWNER, bot_id, "gwkey-1")
+    assert (key.state, key.revoked_at) == ("revoked", revoked_at)
+    assert world.gateway.disabled == ["gwkey-1"]
+    assert world.service.revoke_key(OWNER, bot_id, "gwkey-1").revoked_at == revoked_at
+    assert world.gateway.disabled == ["gwkey-1"]
+    with pytest.raises(NotFoundError) as missing:
+        world.service.revoke_key(OWNER, bot_id, "gwkey-9")
+    assert missing.value.code == "api_key_not_found"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_no_key_opens_a_published_bot(stack, value):
+    world = _published(stack)
+    with pytest.raises(InvalidApiKeyError):
+        world.service.resolve(world.bot.bot_id, value)
+
+
+def test_a_bots_key_opens_only_that_bot_while_active_and_published(stack):
+    world = _published(stack)
+    bot_id = world.bot.bot_id
+    bot, key = world.service.resolve(bot_id, "secret")
+    assert (bot.bot_id, key.key_id) == (bot_id, "key1")
+    with pytest.raises(InvalidApiKeyError):
+        world.service.resolve("d" * 28, "secret")  # another bot's endpoint
+    world.repository.set_published(bot_id, False, "2026-11-29T00:00:01.000Z")
+    with pytest.raises(InvalidApiKeyError):
+        world.service.resolve(bot_id, "secret")
+    world.repository.set_published(bot_id, True, "2026-11-29T00:00:02.000Z")
+    world.repository.revoke_key(world.repository.key(bot_id, "key1"), "2026-11-29T00:00:03.000Z")
+    with pytest.raises(InvalidApiKeyError):
+        world.service.resolve(bot_id, "secret")
+
+
+def test_a_key_of_a_deleted_bot_opens_nothing(stack):
+    world = _published(stack)
+    world.repository.add_key(BotKeyItem("e" * 28, "key2", hash_key("orphan"), "active", "2026-11-29"))
+    with pytest.raises(InvalidApiKeyError):
+        world.service.resolve("e" * 28, "orphan")
+
+
+def test_a_refused_publication_names_what_passed_the_cap():
+    with pytest.raises(PublicationLimitError) as refused:
+        check_within(CAP, {"rateLimit": 11, "burstLimit": 20}, {"limit": 501, "period": "WEEK"})
+    assert refused.value.message == (
+        "The publication asks for more than allowed: "
+        "rate_limit 11 > 10.0, quota_limit 501 > 500 (quota per WEEK)."
+    )
+    assert refused.value.details == {
+        "allowed": {"rate_limit": 10.0, "burst_limit": 20, "quota_limit": 500},
+        "period": "WEEK",
+        "exceeded": ["rate_limit", "quota_limit"],
+    }
