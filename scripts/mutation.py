@@ -2,7 +2,9 @@
 
 Each module is mutated in a copy of the repository of its own (.local/mutation/<module>/), against the test
 files that cover it (MODULES below): mutmut then runs, for each mutant, only those of these tests that reach
-the mutated function. A module's run stops at its time bound; the survivors are printed, and those listed in
+the mutated function, fastest first. Every mutant meets the module's fast tests; only those they leave alive
+meet its slow API tests, in a second copy (.local/mutation/<module>-api/). A module's run stops at its time
+bound; the survivors are printed, and those listed in
 tests/mutation/equivalent.md (mutants that change no behaviour, each with its reason) are counted apart.
 
   .venv/bin/python scripts/mutation.py                     every module, in order
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,49 +28,61 @@ WORK = REPO / ".local" / "mutation"
 EQUIVALENT = REPO / "tests" / "mutation" / "equivalent.md"
 UNIT = "tests/unit/gateway"
 
-# module name -> (source file, the test files that cover it)
-MODULES: dict[str, tuple[str, list[str]]] = {
-    "limits": (
+
+@dataclass(frozen=True)
+class Module:
+    source: str
+    # Fast tests (services, in memory): every mutant runs against those that reach it.
+    tests: tuple[str, ...]
+    # Slow tests (the API through moto): only the mutants the fast tests left alive run against them.
+    api_tests: tuple[str, ...] = ()
+
+
+MODULES: dict[str, Module] = {
+    "limits": Module(
         "lambda_src/gateway/services/limits.py",
-        [f"{UNIT}/services/test_limits.py", f"{UNIT}/api/test_limits.py"],
+        (f"{UNIT}/services/test_limits.py",),
+        (f"{UNIT}/api/test_limits.py",),
     ),
-    "pricing": ("lambda_src/gateway/services/pricing.py", [f"{UNIT}/services/test_pricing.py"]),
-    "policies": (
+    "pricing": Module("lambda_src/gateway/services/pricing.py", (f"{UNIT}/services/test_pricing.py",)),
+    "policies": Module(
         "lambda_src/gateway/services/policies.py",
-        [f"{UNIT}/services/test_policies.py", f"{UNIT}/auth/test_groups.py"],
+        (f"{UNIT}/services/test_policies.py", f"{UNIT}/auth/test_groups.py"),
     ),
-    "groups": (
+    "groups": Module(
         "lambda_src/gateway/auth/groups.py",
-        [f"{UNIT}/auth/test_groups.py", f"{UNIT}/api/test_me.py"],
+        (f"{UNIT}/auth/test_groups.py",),
+        (f"{UNIT}/api/test_me.py",),
     ),
-    "model_formats": (
+    "model_formats": Module(
         "lambda_src/gateway/providers/model_formats.py",
-        [f"{UNIT}/providers/test_model_formats.py"],
+        (f"{UNIT}/providers/test_model_formats.py",),
     ),
-    "tokens": ("lambda_src/gateway/auth/tokens.py", [f"{UNIT}/auth/test_tokens.py"]),
-    "usage": (
+    "tokens": Module("lambda_src/gateway/auth/tokens.py", (f"{UNIT}/auth/test_tokens.py",)),
+    "usage": Module(
         "lambda_src/gateway/repositories/usage.py",
-        [f"{UNIT}/services/test_metering_faults.py", f"{UNIT}/api/test_limits.py"],
+        (f"{UNIT}/services/test_metering_faults.py",),
+        (f"{UNIT}/api/test_limits.py",),
     ),
-    "metering": (
+    "metering": Module(
         "lambda_src/gateway/services/models.py",
-        [
-            f"{UNIT}/services/test_models_failures.py",
-            f"{UNIT}/api/test_limits.py",
-            f"{UNIT}/api/test_bedrock.py",
-        ],
+        (f"{UNIT}/services/test_models_failures.py",),
+        (f"{UNIT}/api/test_limits.py", f"{UNIT}/api/test_bedrock.py"),
     ),
-    "api_keys": (
+    "api_keys": Module(
         "lambda_src/gateway/services/api_keys.py",
-        [f"{UNIT}/services/test_api_keys.py", f"{UNIT}/api/test_me.py", f"{UNIT}/api/test_auth.py"],
+        (f"{UNIT}/services/test_api_keys.py",),
+        (f"{UNIT}/api/test_me.py", f"{UNIT}/api/test_auth.py"),
     ),
-    "publications": (
+    "publications": Module(
         "lambda_src/gateway/services/publications.py",
-        [f"{UNIT}/services/test_publications.py", f"{UNIT}/api/test_publications.py"],
+        (f"{UNIT}/services/test_publications.py",),
+        (f"{UNIT}/api/test_publications.py",),
     ),
-    "bot_sharing": (
+    "bot_sharing": Module(
         "lambda_src/gateway/services/bots.py",
-        [f"{UNIT}/services/test_bots.py", f"{UNIT}/api/test_bots.py"],
+        (f"{UNIT}/services/test_bots.py",),
+        (f"{UNIT}/api/test_bots.py",),
     ),
 }
 
@@ -82,7 +97,7 @@ def equivalent_mutants() -> set[str]:
     return set(re.findall(r"^- `([^`]+)`", EQUIVALENT.read_text(), re.M))
 
 
-def prepare(name: str, source: str, tests: list[str]) -> Path:
+def prepare(name: str, source: str, tests: tuple[str, ...]) -> Path:
     work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -100,7 +115,7 @@ def prepare(name: str, source: str, tests: list[str]) -> Path:
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
         f'only_mutate = ["{source.replace("lambda_src/", "src/", 1)}"]\n'
-        f"pytest_add_cli_args_test_selection = {tests!r}\n"
+        f"pytest_add_cli_args_test_selection = {list(tests)!r}\n"
         # a mutant's tests fastest first (-x stops at the first that fails): see tests/mutation/fast_first.py
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.mutation.fast_first", "-q"]\n'
         'also_copy = ["scripts", "terraform"]\n'
@@ -124,26 +139,42 @@ def results(work: Path) -> dict[str, str]:
     return found
 
 
-def run(name: str, seconds: float, children: int) -> tuple[int, int, list[str]]:
-    source, tests = MODULES[name]
-    work = prepare(name, source, tests)
-    env = {**os.environ, "PYTHONPATH": str(work)}
+def mutmut_run(work: Path, seconds: float, children: int, mutants: list[str] | None = None) -> bool:
+    """Run mutmut in `work` (only `mutants` when given); False when it was stopped at its time bound."""
+    if seconds <= 0:
+        return False
     try:
         subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *(mutants or [])],
             cwd=work,
-            env=env,
+            env={**os.environ, "PYTHONPATH": str(work)},
             timeout=seconds,
             stdout=subprocess.DEVNULL,
         )
-        finished = True
     except subprocess.TimeoutExpired:
-        finished = False
+        return False
+    return True
+
+
+def run(name: str, seconds: float, children: int) -> tuple[int, int, list[str]]:
+    """Killed, total and surviving mutants of one module: every mutant against the fast tests, then those
+    they left alive (survived, or reached by none) against the API tests, in a second copy."""
+    module = MODULES[name]
+    deadline = time.monotonic() + seconds
+    work = prepare(name, module.source, module.tests)
+    finished = mutmut_run(work, seconds, children)
     found = results(work)
-    killed = sum(1 for status in found.values() if status in ("killed", "timeout", "segfault"))
-    survivors = sorted(m for m, status in found.items() if status == "survived")
+    alive = sorted(m for m, status in found.items() if status in ("survived", "no tests"))
+    if finished and alive and module.api_tests:
+        api_work = prepare(f"{name}-api", module.source, module.api_tests)
+        finished = mutmut_run(api_work, deadline - time.monotonic(), children, alive)
+        for mutant, status in results(api_work).items():
+            if mutant in alive and status != "not checked":
+                found[mutant] = status
     if not finished:
         print(f"{name}: stopped at its time bound ({seconds:.0f} s): {len(found)} mutants seen")
+    killed = sum(1 for status in found.values() if status in ("killed", "timeout", "segfault"))
+    survivors = sorted(m for m, status in found.items() if status == "survived")
     return killed, len(found), survivors
 
 
@@ -174,7 +205,7 @@ def main(argv: list[str]) -> int:
         for mutant in survivors:
             if mutant not in equivalent:
                 unexplained.append(mutant)
-                print(f"SURVIVED {mutant}   (see: cd {WORK / name} && mutmut show {mutant})")
+                print(f"SURVIVED {mutant}   (see: cd {WORK / name} && mutmut show '{mutant}')")
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "scores.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

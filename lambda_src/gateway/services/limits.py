@@ -62,8 +62,7 @@ def seconds_until_window_ends(window: str, now: datetime) -> int:
     elif window == "DAY":
         end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     else:
-        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (first + timedelta(days=32)).replace(day=1)
+        end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
     # Whole seconds, rounded up: a client that waits them is in the next window (end > now, so at least 1).
     return math.ceil((end - now).total_seconds())
 
@@ -159,7 +158,7 @@ class LimitService:
         limit: float = check.limit
         if check.name == "budget_usd_per_month":
             used, limit = used / MICROS_PER_USD, limit / MICROS_PER_USD
-        window = move.sort_key.split("#", 1)[0]
+        window = LIMIT_COUNTERS[check.name][0]
         return LimitExceededError(
             check.name, limit, used, move.sort_key, seconds_until_window_ends(window, now)
         )
@@ -201,24 +200,28 @@ def _moves(
     windows: Windows, tokens: int, cost_micros: int, limits: Limits, now: datetime
 ) -> list[CounterMove]:
     """One call's ADDs to its windows' counters, each with the checks of the limits that are set."""
+    # Rounded, not truncated: int(2.01 * 1e6) is 2009999 (a 2.01 USD budget refused its last micro-dollar).
     budget = (
-        None if limits.budget_usd_per_month is None else int(limits.budget_usd_per_month * MICROS_PER_USD)
+        None if limits.budget_usd_per_month is None else round(limits.budget_usd_per_month * MICROS_PER_USD)
     )
-    moves = [
+    return [
         CounterMove(windows.minute, {"requests": 1}, _checks([("requests_per_minute", "requests", 1,
-                                                               limits.requests_per_minute)])),
+                                                               limits.requests_per_minute)]),
+                    _expires_at("MINUTE", now)),
         CounterMove(windows.day, {"requests": 1, "tokens": tokens}, _checks([
             ("requests_per_day", "requests", 1, limits.requests_per_day),
             ("tokens_per_day", "tokens", tokens, limits.tokens_per_day),
-        ])),
+        ]), _expires_at("DAY", now)),
         CounterMove(windows.month, {"tokens": tokens, "cost_micros": cost_micros}, _checks([
             ("tokens_per_month", "tokens", tokens, limits.tokens_per_month),
             ("budget_usd_per_month", "cost_micros", cost_micros, budget),
-        ])),
+        ]), _expires_at("MONTH", now)),
     ]  # fmt: skip
-    for move in moves:
-        move.expires_at = int((now + WINDOW_TTL[move.sort_key.split("#", 1)[0]]).timestamp())
-    return moves
+
+
+def _expires_at(window: str, now: datetime) -> int:
+    """When a window item of a call made `now` may go (DynamoDB TTL): well after its window ends."""
+    return int((now + WINDOW_TTL[window]).timestamp())
 
 
 def _checks(candidates: list[tuple[str, str, int, int | None]]) -> list[Check]:

@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -44,6 +45,16 @@ def test_windows_are_utc_whatever_the_zone_of_the_instant():
     paris = timezone(timedelta(hours=1))
     assert seconds_until_window_ends("DAY", datetime(2026, 12, 1, 0, 30, tzinfo=paris)) == 30 * 60
     assert seconds_until_window_ends("MONTH", datetime(2026, 12, 1, 0, 30, tzinfo=paris)) == 30 * 60
+
+
+def test_windows_are_utc_whatever_the_zone_of_the_machine(monkeypatch):
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: another day than UTC most of the time
+    time.tzset()
+    try:
+        assert seconds_until_window_ends("DAY", datetime(2026, 3, 15, 12, 0, tzinfo=UTC)) == 12 * 3600
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_window_keys():
@@ -135,7 +146,8 @@ class _Repository:
 
     table_name = "usage-table"
 
-    def __init__(self, counters=None, override=None) -> None:
+    def __init__(self, counters=None, override=None, user_id="u1") -> None:
+        self.user_id = user_id  # the user the values are of; others have none
         self.values = counters or {}
         self.stored_override = override or {}
         self.override_reads = 0
@@ -143,11 +155,12 @@ class _Repository:
 
     def counters(self, user_id, windows):
         zeros = {"requests": 0, "tokens": 0, "cost_micros": 0}
-        return {key: {**zeros, **self.values.get(key, {})} for key in windows.sort_keys()}
+        values = self.values if user_id == self.user_id else {}
+        return {key: {**zeros, **values.get(key, {})} for key in windows.sort_keys()}
 
     def override(self, user_id):
         self.override_reads += 1
-        return dict(self.stored_override)
+        return dict(self.stored_override) if user_id == self.user_id else {}
 
     def set_override(self, user_id, limits, at, by):
         self.written.append((user_id, limits, at, by))
@@ -155,6 +168,20 @@ class _Repository:
 
 def _service(repository=None, **limits) -> LimitService:
     return LimitService(repository or _Repository(), {}, GroupPolicy(limits=Limits(**limits)))
+
+
+def test_a_users_limits_are_those_of_the_group_that_wins_by_precedence():
+    policies = {
+        "Team": GroupPolicy(precedence=2, limits=Limits(tokens_per_day=300)),
+        "Lead": GroupPolicy(precedence=1, limits=Limits(tokens_per_day=900)),
+    }
+    service = LimitService(_Repository(), policies, GroupPolicy(limits=Limits(tokens_per_day=10)))
+    assert service.group_limits(("Team",)).tokens_per_day == 300
+    assert service.limits_for("u1", ("Team", "Lead")).tokens_per_day == 900
+    assert service.limits_for("u1", ()).tokens_per_day == 10
+    _, moves = service.plan("u1", ("Team",), 250, 0, LAST_SECOND_OF_MARCH)
+    assert moves[1].checks[0].limit == 300
+    assert service.report("u1", ("Lead",), LAST_SECOND_OF_MARCH)["windows"][2]["limit"] == 900
 
 
 def _as_tuples(moves):
@@ -241,6 +268,32 @@ def test_a_call_exactly_at_the_limit_is_planned_and_one_token_more_is_refused_at
     assert (details["limit_name"], details["limit"], details["used"]) == (limit, 500, counter["tokens"])
     assert details["window"] == window
     assert details["retry_after_seconds"] == 1  # the last second of the day and of the month
+
+
+def test_a_budget_is_counted_to_the_exact_micro_dollar():
+    # 2.01 * 1e6 is 2009999.9999999998 as a float: the budget must still allow 2 010 000 micro-dollars.
+    _, moves = _service(budget_usd_per_month=2.01).plan("u1", (), 10, 2_010_000, LAST_SECOND_OF_MARCH)
+    assert moves[2].checks[0].limit == 2_010_000
+    with pytest.raises(LimitExceededError):
+        _service(budget_usd_per_month=2.01).plan("u1", (), 10, 2_010_001, LAST_SECOND_OF_MARCH)
+
+
+def test_a_call_refused_at_once_names_the_limit_it_alone_passes_and_the_users_own_use():
+    repository = _Repository(counters={"DAY#2026-03-15": {"requests": 5, "tokens": 7}})
+    service = _service(repository, requests_per_day=5, tokens_per_day=500)
+    now = datetime(2026, 3, 15, 23, 0, tzinfo=UTC)
+    with pytest.raises(LimitExceededError) as refused:
+        service.plan("u1", (), 600, 0, now)  # the day's requests are used up too, but the tokens refuse alone
+    details = refused.value.details
+    assert (details["limit_name"], details["used"], details["window"]) == (
+        "tokens_per_day",
+        7,
+        "DAY#2026-03-15",
+    )
+    assert details["retry_after_seconds"] == 3600
+    with pytest.raises(LimitExceededError) as other:
+        service.plan("u2", (), 600, 0, now)
+    assert other.value.details["used"] == 0  # u1's counters are not u2's
 
 
 def test_a_call_larger_than_the_monthly_budget_is_refused_in_usd():
@@ -351,9 +404,34 @@ def test_a_refusal_found_from_the_items_values_names_the_first_check_that_fails(
     assert error.headers == {"Retry-After": str(12 * 3600)}
 
 
+def test_a_refusal_passes_over_a_missing_counter_whose_call_fits_exactly():
+    move = CounterMove(
+        "MONTH#2026-03",
+        {"tokens": 1000, "cost_micros": 2000},
+        [
+            Check("tokens_per_month", "tokens", 1000, 1000),
+            Check("budget_usd_per_month", "cost_micros", 2000, 2000),
+        ],
+    )
+    error = _service().refused(move, None, {"cost_micros": 1}, datetime(2026, 3, 31, 12, 0, tzinfo=UTC))
+    assert error.details["limit_name"] == "budget_usd_per_month"  # no tokens yet: 0 + 1000 is within 1000
+
+
+def test_a_refusal_says_when_the_limits_own_window_ends():
+    move = CounterMove(
+        "MINUTE#2026-03-15T10:20", {"requests": 1}, [Check("requests_per_minute", "requests", 1, 2)]
+    )
+    error = _service().refused(move, None, {"requests": 2}, datetime(2026, 3, 15, 10, 20, 45, tzinfo=UTC))
+    assert (error.code, error.details["retry_after_seconds"], error.details["window"]) == (
+        "rate_limited",
+        15,
+        "MINUTE#2026-03-15T10:20",
+    )
+
+
 def test_a_refusal_reads_a_missing_counter_as_zero():
     move = CounterMove("DAY#2026-03-31", {"requests": 1}, [Check("requests_per_day", "requests", 1, 1)])
-    error = _service().refused(move, None, {}, datetime(2026, 3, 31, 23, 0, tzinfo=UTC))
+    error = _service().refused(move, None, {}, datetime(2026, 3, 15, 23, 0, tzinfo=UTC))
     assert (error.details["used"], error.details["retry_after_seconds"]) == (0, 3600)
     assert error.message == "The limit requests_per_day (1) would be passed: 0 used in DAY#2026-03-31."
 
@@ -412,6 +490,21 @@ def test_the_report_gives_each_limit_its_window_use_remainder_and_reset():
         },
     ]
     assert report["budget_flagged"] is False
+
+
+def test_the_reports_remaining_budget_is_what_may_still_be_spent_to_the_micro_dollar():
+    repository = _Repository(counters={"MONTH#2026-03": {"cost_micros": 1}})
+    report = _service(repository, budget_usd_per_month=1.23456789).report("u1", (), LAST_SECOND_OF_MARCH)
+    budget = report["windows"][4]
+    assert (budget["used"], budget["remaining"]) == (0.000001, 1.234567)  # 1 234 568 - 1 micro-dollars
+    _, moves = _service(budget_usd_per_month=1.23456789).plan("u1", (), 1, 1, LAST_SECOND_OF_MARCH)
+    assert moves[2].checks[0].limit == 1_234_568
+
+
+def test_the_report_is_of_the_user_asked_for():
+    repository = _Repository(counters={"DAY#2026-03-31": {"requests": 9}}, override={"requests_per_day": 20})
+    report = _service(repository, requests_per_day=100).report("u2", (), LAST_SECOND_OF_MARCH)
+    assert (report["windows"][1]["used"], report["windows"][1]["limit"]) == (0, 100)
 
 
 def test_the_report_reads_the_override_and_flags_nothing_without_a_budget():
