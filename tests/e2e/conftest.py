@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from localstack_client.session import Session as LocalStackSession
+from openai import OpenAI
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("E2E_LOCAL_AWS_PORT", "4599"))
@@ -135,10 +136,22 @@ def sign_up(http: httpx.Client, email: str) -> User:
     return User(email=email, registration=confirmed.json(), tokens=logged_in.json())
 
 
+def signed_up(stack: LocalStack, email: str) -> User:
+    """A member of the stack, signed up through its API: what a module's `person` fixture returns."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        return sign_up(client, email)
+
+
+def openai_client(stack: LocalStack, person: User, **options) -> OpenAI:
+    """The official client as the README shows it: the person's key as its credential and in x-api-key, which
+    API Gateway reads."""
+    key = person.registration["api_key"]
+    return OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key}, **options)
+
+
 @pytest.fixture(scope="session")
 def user(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        return sign_up(client, "e2e-first@example.com")
+    return signed_up(stack, "e2e-first@example.com")
 
 
 @pytest.fixture

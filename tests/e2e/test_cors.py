@@ -6,7 +6,7 @@ gateway responses."""
 import httpx
 import pytest
 
-from tests.e2e.conftest import User, sign_up
+from tests.e2e.conftest import User, signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -18,8 +18,7 @@ SENT_HEADERS = "authorization,content-type,idempotency-key,x-api-key"
 
 @pytest.fixture(scope="module")
 def person(stack) -> User:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        return sign_up(client, "e2e-cors@example.com")
+    return signed_up(stack, "e2e-cors@example.com")
 
 
 def _preflight(http: httpx.Client, path: str, origin: str, method: str = "POST") -> httpx.Response:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import sign_up
+from tests.e2e.conftest import signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -18,10 +18,7 @@ ADMIN_ROUTES = _admin_routes()  # the app's own route table
 
 @pytest.fixture(scope="module")
 def member(stack):
-    import httpx
-
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        return sign_up(client, "e2e-member@example.com")
+    return signed_up(stack, "e2e-member@example.com")
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES, ids=[f"{m} {p}" for m, p in ADMIN_ROUTES])

@@ -3,9 +3,9 @@ official `openai` client: the local Bedrock blocks prompts with the word "forbid
 
 import httpx
 import pytest
-from openai import BadRequestError, OpenAI
+from openai import BadRequestError
 
-from tests.e2e.conftest import sign_up
+from tests.e2e.conftest import openai_client, signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -14,14 +14,12 @@ HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 
 @pytest.fixture(scope="module")
 def person(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as http:
-        return sign_up(http, "e2e-guardrails@example.com")
+    return signed_up(stack, "e2e-guardrails@example.com")
 
 
 @pytest.fixture(scope="module")
 def client(stack, person):
-    key = person.registration["api_key"]
-    return OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key})
+    return openai_client(stack, person)
 
 
 def tokens_used(stack, person) -> float:

@@ -2,9 +2,9 @@
 a token is a whitespace-separated word)."""
 
 import pytest
-from openai import OpenAI, PermissionDeniedError, RateLimitError
+from openai import PermissionDeniedError, RateLimitError
 
-from tests.e2e.conftest import sign_up
+from tests.e2e.conftest import openai_client, signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -14,10 +14,7 @@ LLAMA = "meta.llama3-8b-instruct-v1:0"
 
 @pytest.fixture(scope="module")
 def person(stack):
-    import httpx
-
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        return sign_up(client, "e2e-models@example.com")
+    return signed_up(stack, "e2e-models@example.com")
 
 
 def day_total(stack, user_id: str) -> dict[str, int]:
@@ -133,8 +130,7 @@ def test_chat_in_a_conversation(http, person):
 
 
 def test_the_openai_client_works_with_the_api_key(stack, person):
-    key = person.registration["api_key"]
-    client = OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key})
+    client = openai_client(stack, person)
     completion = client.chat.completions.create(
         model="amazon.nova-lite-v1:0",
         messages=[{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi from openai"}],
@@ -152,8 +148,7 @@ def test_the_openai_client_works_with_the_api_key(stack, person):
 
 
 def test_the_openai_client_reads_model_access_denied_as_a_permission_error(stack, person):
-    key = person.registration["api_key"]
-    client = OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key})
+    client = openai_client(stack, person)
     with pytest.raises(PermissionDeniedError) as refused:
         client.chat.completions.create(
             model="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": "[[bedrock:access-denied]]"}]
@@ -204,10 +199,7 @@ def test_a_throttled_model_is_429_model_throttled_and_charges_nothing(stack, htt
     assert int(response.headers["retry-after"]) >= 1
     assert counters(http, person) == before
     # The openai client reads it as a rate limit (and, with retries on, waits what Retry-After says).
-    key = person.registration["api_key"]
-    client = OpenAI(
-        base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key}, max_retries=0
-    )
+    client = openai_client(stack, person, max_retries=0)
     with pytest.raises(RateLimitError) as throttled:
         client.chat.completions.create(
             model=HAIKU, messages=[{"role": "user", "content": "[[bedrock:throttle]] again"}]

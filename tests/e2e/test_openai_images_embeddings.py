@@ -5,11 +5,10 @@ import base64
 import math
 import struct
 
-import httpx
 import pytest
-from openai import BadRequestError, OpenAI
+from openai import BadRequestError
 
-from tests.e2e.conftest import sign_up
+from tests.e2e.conftest import openai_client, signed_up
 from tests.e2e.test_models import day_total
 
 pytestmark = pytest.mark.e2e
@@ -24,16 +23,12 @@ DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
 
 @pytest.fixture(scope="module")
 def person(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        return sign_up(client, "e2e-images-embeddings@example.com")
+    return signed_up(stack, "e2e-images-embeddings@example.com")
 
 
 @pytest.fixture(scope="module")
 def client(stack, person):
-    key = person.registration["api_key"]
-    return OpenAI(
-        base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key}, max_retries=0
-    )
+    return openai_client(stack, person, max_retries=0)
 
 
 def image_question(url: str) -> list[dict]:

@@ -4,9 +4,8 @@ a listed tool the prompt names, with input from the prompt, and echoes the tool'
 import json
 
 import pytest
-from openai import OpenAI
 
-from tests.e2e.conftest import sign_up
+from tests.e2e.conftest import openai_client, signed_up
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +22,7 @@ WEATHER = {
 
 @pytest.fixture(scope="module")
 def client(stack):
-    import httpx
-
-    with httpx.Client(base_url=stack.api_url, timeout=30) as http:
-        person = sign_up(http, "e2e-openai-tools@example.com")
-    key = person.registration["api_key"]
-    return OpenAI(base_url=f"{stack.api_url}/v1", api_key=key, default_headers={"x-api-key": key})
+    return openai_client(stack, signed_up(stack, "e2e-openai-tools@example.com"))
 
 
 def test_a_two_step_tool_loop_with_the_openai_client(client):
