@@ -27,11 +27,14 @@ export GATEWAY_TEST_AWS_CALLS_DIR ?= $(CURDIR)/.local/aws-calls/make
 #: PYTHON312           the CPython 3.12 to build .venv with (found on PATH or under pyenv)
 .PHONY: help
 help: ## list the targets and the variables that matter
-	@colour=$$([ -t 1 ] && printf '\033[36m' || true); plain=$$([ -t 1 ] && printf '\033[0m' || true); \
+	@# `make help | head` closes the pipe early: that is not an error.
+	@trap '' PIPE; { \
+		colour=; plain=; if [ -t 1 ]; then colour=$$(printf '\033[36m'); plain=$$(printf '\033[0m'); fi; \
 		grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 		awk -v c="$$colour" -v p="$$plain" 'BEGIN {FS = ":.*## "}; {printf "  %s%-12s%s %s\n", c, $$1, p, $$2}'; \
 		echo; echo "Variables (make <target> NAME=value, or in the environment):"; \
-		grep -hE '^#: ' $(MAKEFILE_LIST) | sed 's/^#: /  /'
+		grep -hE '^#: ' $(MAKEFILE_LIST) | sed 's/^#: /  /'; \
+	} 2>/dev/null || true
 
 $(VENV)/.installed: pyproject.toml lambda_src/requirements.txt
 	@test -n "$(PYTHON312)" || scripts/find-python.sh 3.12
