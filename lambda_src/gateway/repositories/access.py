@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gateway.aws import error_code, table
+from gateway.aws import Table, error_code, table
 
 _ADMIN_LOCK_KEY = {"pk": "APP#admin-membership", "sk": "LOCK"}
 
@@ -44,7 +44,7 @@ class AccessRepository:
         return self._table_name
 
     @property
-    def _table(self) -> Any:
+    def _table(self) -> Table:
         return table(self._table_name)
 
     def session_state(self, user_id: str) -> SessionState:

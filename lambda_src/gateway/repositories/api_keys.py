@@ -9,10 +9,10 @@ Items (table `api_keys`):
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from gateway.aws import (
+    Table,
     batch_get_all,
     error_code,
     get_items_consistently,
@@ -63,7 +63,7 @@ class ApiKeyRepository:
         return self._table_name
 
     @property
-    def _table(self) -> Any:
+    def _table(self) -> Table:
         return table(self._table_name)
 
     def add(self, record: ApiKeyRecord) -> None:
@@ -114,7 +114,8 @@ class ApiKeyRepository:
         items = query_all(
             self._table,
             IndexName="gsi1",
-            KeyConditionExpression=Key("gsi1pk").eq(f"USER#{owner_id}") & Key("gsi1sk").begins_with("KEY#"),
+            KeyConditionExpression="gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"USER#{owner_id}", ":prefix": "KEY#"},
         )
         return [_record(item) for item in items]
 

@@ -7,8 +7,6 @@ Events expire after the retention period through the table's TTL attribute `expi
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from gateway.aws import attribute_value, table
 
 ANONYMOUS = "anonymous"
@@ -63,7 +61,8 @@ class AuditRepository:
     ) -> tuple[list[AuditEvent], str | None]:
         """Events with start <= time <= end (ISO strings), newest first, and where the next page starts."""
         query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").between(start, end),
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {":pk": f"USER#{user_id}", ":start": start, ":end": end},
             "ScanIndexForward": False,
             "Limit": limit,
         }

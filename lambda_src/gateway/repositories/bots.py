@@ -17,10 +17,10 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from gateway.aws import (
+    Table,
     attribute_value,
     batch_get_all,
     client,
@@ -211,7 +211,7 @@ class BotRepository:
         self._table_name = table_name
 
     @property
-    def _table(self) -> Any:
+    def _table(self) -> Table:
         return table(self._table_name)
 
     # -- bots ---------------------------------------------------------------------------------------------
@@ -227,23 +227,26 @@ class BotRepository:
         knowledge version before the bot points at it; the previous version's documents and stale shares go
         after. A creation counts against the owner's `max_owned` bots (BotLimitReachedError past it)."""
         if documents is not None:
-            with self._table.batch_writer() as batch:
-                for number, (name, text) in enumerate(documents):
-                    batch.put_item(
-                        Item={
-                            "pk": f"BOT#{bot.bot_id}",
-                            "sk": f"DOC#{bot.knowledge_version}#{number:03d}",
-                            "name": name,
-                            "text": text,
-                        }
-                    )
+            self._table.write_batch(
+                puts=[
+                    {
+                        "pk": f"BOT#{bot.bot_id}",
+                        "sk": f"DOC#{bot.knowledge_version}#{number:03d}",
+                        "name": name,
+                        "text": text,
+                    }
+                    for number, (name, text) in enumerate(documents)
+                ]
+            )
         try:
             if previous is None:
                 self._create(bot, max_owned)
             else:
                 # Optimistic: refuse to overwrite a change made since `previous` was read.
                 self._table.put_item(
-                    Item=_to_item(bot), ConditionExpression=Attr("updated_at").eq(previous.updated_at)
+                    Item=_to_item(bot),
+                    ConditionExpression="updated_at = :previous",
+                    ExpressionAttributeValues={":previous": previous.updated_at},
                 )
         except (ClientError, BotLimitReachedError) as exc:
             if documents is not None:  # nothing points at them: do not leave them behind
@@ -253,11 +256,10 @@ class BotRepository:
             raise
         old_shares = _share_keys(previous) if previous else set()
         new_shares = _share_keys(bot)
-        with self._table.batch_writer() as batch:
-            for pk, sk in new_shares - old_shares:
-                batch.put_item(Item={"pk": pk, "sk": sk, "bot_id": bot.bot_id})
-            for pk, sk in old_shares - new_shares:
-                batch.delete_item(Key={"pk": pk, "sk": sk})
+        self._table.write_batch(
+            puts=[{"pk": pk, "sk": sk, "bot_id": bot.bot_id} for pk, sk in new_shares - old_shares],
+            deletes=[{"pk": pk, "sk": sk} for pk, sk in old_shares - new_shares],
+        )
         if (
             previous is not None
             and documents is not None
@@ -334,9 +336,7 @@ class BotRepository:
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
-        with self._table.batch_writer() as batch:
-            for pk, sk in _share_keys(bot):
-                batch.delete_item(Key={"pk": pk, "sk": sk})
+        self._table.write_batch(deletes=[{"pk": pk, "sk": sk} for pk, sk in _share_keys(bot)])
         self._delete_documents(bot.bot_id, bot.knowledge_version)
 
     def documents(self, bot_id: str, knowledge_version: str) -> list[tuple[str, str]]:
@@ -344,15 +344,13 @@ class BotRepository:
 
     def _delete_documents(self, bot_id: str, knowledge_version: str) -> None:
         items = self._document_items(bot_id, knowledge_version, ProjectionExpression="pk, sk")
-        with self._table.batch_writer() as batch:
-            for item in items:
-                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        self._table.write_batch(deletes=[{"pk": item["pk"], "sk": item["sk"]} for item in items])
 
     def _document_items(self, bot_id: str, knowledge_version: str, **query: Any) -> list[dict[str, Any]]:
         return query_all(
             self._table,
-            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}")
-            & Key("sk").begins_with(f"DOC#{knowledge_version}#"),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"BOT#{bot_id}", ":prefix": f"DOC#{knowledge_version}#"},
             **query,
         )
 
@@ -362,8 +360,8 @@ class BotRepository:
         """At most `limit` of the owner's bots, newest first, and where to go on (None: no more)."""
         request: dict[str, Any] = {
             "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(f"OWNER#{owner_id}")
-            & Key("gsi1sk").begins_with("BOT#"),
+            "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": f"OWNER#{owner_id}", ":prefix": "BOT#"},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -377,7 +375,8 @@ class BotRepository:
     ) -> tuple[list[str], dict[str, Any] | None]:
         """At most `limit` ids of bots shared through one SHARE# partition, newest first, and what next."""
         request: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(partition),
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": partition},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -400,11 +399,13 @@ class BotRepository:
         budget = max(limit, max_items_read) if query else limit
         request: dict[str, Any] = {
             "IndexName": "gsi2",
-            "KeyConditionExpression": Key("gsi2pk").eq(STORE_PARTITION),
+            "KeyConditionExpression": "gsi2pk = :pk",
+            "ExpressionAttributeValues": {":pk": STORE_PARTITION},
             "ScanIndexForward": False,
         }
         if query:
-            request["FilterExpression"] = Attr("search_text").contains(query.lower())
+            request["FilterExpression"] = "contains(search_text, :search)"
+            request["ExpressionAttributeValues"][":search"] = query.lower()
         if start_after:
             request["ExclusiveStartKey"] = start_after
         found: list[BotItem] = []
@@ -434,7 +435,7 @@ class BotRepository:
             self._table.update_item(
                 Key=_bot_key(bot_id),
                 UpdateExpression="ADD use_count :one, store_rank :one",
-                ConditionExpression=Attr("pk").exists(),
+                ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":one": 1},
             )
         except ClientError as exc:
@@ -446,7 +447,7 @@ class BotRepository:
         self._table.update_item(
             Key=_bot_key(bot_id),
             UpdateExpression="SET published = :published, updated_at = :at",
-            ConditionExpression=Attr("pk").exists(),
+            ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":published": published, ":at": at},
         )
 
@@ -465,7 +466,7 @@ class BotRepository:
                 "quota": json.dumps(publication.quota, sort_keys=True),
                 "created_at": publication.created_at,
             },
-            ConditionExpression=Attr("pk").not_exists(),
+            ConditionExpression="attribute_not_exists(pk)",
         )
 
     def publication(self, bot_id: str) -> PublicationItem | None:
@@ -508,7 +509,8 @@ class BotRepository:
     def keys(self, bot_id: str) -> list[BotKeyItem]:
         items = query_all(
             self._table,
-            KeyConditionExpression=Key("pk").eq(f"BOT#{bot_id}") & Key("sk").begins_with("KEY#"),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"BOT#{bot_id}", ":prefix": "KEY#"},
         )
         return sorted((_key(item) for item in items), key=lambda k: k.created_at)
 
@@ -540,10 +542,13 @@ class BotRepository:
         return replace(key, state="revoked", revoked_at=revoked_at)
 
     def delete_keys(self, bot_id: str) -> None:
-        with self._table.batch_writer() as batch:
-            for key in self.keys(bot_id):
-                batch.delete_item(Key={"pk": f"BOT#{bot_id}", "sk": f"KEY#{key.key_id}"})
-                batch.delete_item(Key={"pk": f"BOTKEY#{key.key_hash}", "sk": "HASH"})
+        self._table.write_batch(
+            deletes=[
+                {"pk": pk, "sk": sk}
+                for key in self.keys(bot_id)
+                for pk, sk in ((f"BOT#{bot_id}", f"KEY#{key.key_id}"), (f"BOTKEY#{key.key_hash}", "HASH"))
+            ]
+        )
 
 
 def _plain_key(key: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -9,9 +9,7 @@ Deleting hides a conversation from its owner (`deleted_at`); admins still see wh
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
-
-from gateway.aws import attribute_value, query_all, query_pages, table
+from gateway.aws import Table, attribute_value, query_all, query_pages, table
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class ConversationRepository:
         self._table_name = table_name
 
     @property
-    def _table(self) -> Any:
+    def _table(self) -> Table:
         return table(self._table_name)
 
     def add(self, conversation: ConversationItem) -> None:
@@ -96,12 +94,13 @@ class ConversationRepository:
     ) -> tuple[list[ConversationItem], str | None]:
         """Newest first, a page at a time; returns the page and the last id when there may be more."""
         query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"USER#{user_id}") & Key("sk").begins_with("CONV#"),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": f"USER#{user_id}", ":prefix": "CONV#"},
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if not include_deleted:
-            query["FilterExpression"] = Attr("deleted_at").not_exists()
+            query["FilterExpression"] = "attribute_not_exists(deleted_at)"
         if start_after:
             query["ExclusiveStartKey"] = {"pk": f"USER#{user_id}", "sk": f"CONV#{start_after}"}
         found: list[ConversationItem] = []
@@ -165,7 +164,8 @@ class ConversationRepository:
     def messages(self, conversation_id: str) -> list[MessageItem]:
         items = query_all(
             self._table,
-            KeyConditionExpression=Key("pk").eq(f"CONV#{conversation_id}") & Key("sk").begins_with("MSG#"),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": f"CONV#{conversation_id}", ":prefix": "MSG#"},
         )
         return [_message(item) for item in items]
 
@@ -173,8 +173,12 @@ class ConversationRepository:
         """Conversations whose (time-ordered) id is in [first_id, last_id]: a count, no items read back."""
         pages = query_pages(
             self._table,
-            KeyConditionExpression=Key("pk").eq(f"USER#{user_id}")
-            & Key("sk").between(f"CONV#{first_id}", f"CONV#{last_id}"),
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": f"USER#{user_id}",
+                ":first": f"CONV#{first_id}",
+                ":last": f"CONV#{last_id}",
+            },
             Select="COUNT",
         )
         return sum(page.get("Count", 0) for page in pages)

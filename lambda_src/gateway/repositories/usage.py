@@ -22,7 +22,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from gateway.aws import attribute_value, error_code, query_all, table, value_of
@@ -451,8 +450,8 @@ class UsageRepository:
             for item in query_all(
                 table(self._table_name),
                 IndexName="gsi1",
-                KeyConditionExpression=Key("gsi1pk").eq(f"PENDING#{shard}")
-                & Key("gsi1sk").lt(f"CALL#{started_before}"),
+                KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
+                ExpressionAttributeValues={":pk": f"PENDING#{shard}", ":before": f"CALL#{started_before}"},
             )
         ]
 
@@ -484,7 +483,8 @@ class UsageRepository:
             for shard in range(GLOBAL_SHARDS)
             for item in query_all(
                 table(self._table_name),
-                KeyConditionExpression=Key("pk").eq(f"GLOBAL#{shard}") & Key("sk").between(first, f"{last}~"),
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+                ExpressionAttributeValues={":pk": f"GLOBAL#{shard}", ":first": first, ":last": f"{last}~"},
             )
         ]
 
@@ -492,7 +492,8 @@ class UsageRepository:
         """Roll-ups with first <= sort key <= last~ (e.g. MONTH#2026-01 .. MONTH#2026-03), one query."""
         items = query_all(
             table(self._table_name),
-            KeyConditionExpression=Key("pk").eq(f"USER#{user_id}") & Key("sk").between(first, f"{last}~"),
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={":pk": f"USER#{user_id}", ":first": first, ":last": f"{last}~"},
         )
         return [_rollup(item) for item in items]
 
@@ -502,7 +503,8 @@ class UsageRepository:
         """Users' totals of one period (e.g. DAY#2026-11-22), highest cost first, a page at a time."""
         query: dict[str, Any] = {
             "IndexName": "gsi2",
-            "KeyConditionExpression": Key("gsi2pk").eq(f"COST#{period}"),
+            "KeyConditionExpression": "gsi2pk = :pk",
+            "ExpressionAttributeValues": {":pk": f"COST#{period}"},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -516,7 +518,8 @@ class UsageRepository:
         return query_all(
             table(self._table_name),
             IndexName="gsi2",
-            KeyConditionExpression=Key("gsi2pk").eq(f"COST#{period}"),
+            KeyConditionExpression="gsi2pk = :pk",
+            ExpressionAttributeValues={":pk": f"COST#{period}"},
         )
 
     def total(self, user_id: str, period: str) -> dict[str, Any] | None:

@@ -37,7 +37,7 @@ def _paths(module: str) -> list[str]:
     return [route.path for route in importlib.import_module(module).router.routes]
 
 
-def test_the_cold_import_builds_no_router_and_imports_neither_pydantic_v1_nor_pydantic_settings():
+def test_the_cold_import_builds_no_router_and_imports_neither_pydantic_v1_nor_pydantic_settings_nor_boto3():
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, gateway.main; print(' '.join(sorted(sys.modules)))"],
         capture_output=True,
@@ -48,6 +48,8 @@ def test_the_cold_import_builds_no_router_and_imports_neither_pydantic_v1_nor_py
     assert not [name for name in loaded if name.startswith("gateway.api")]
     assert not [name for name in loaded if name.split(".")[0] == "pydantic_settings"]
     assert "pydantic.v1" not in loaded
+    # Clients are botocore's (gateway/aws.py): boto3 and s3transfer stay out of the cold start.
+    assert not [name for name in loaded if name.split(".")[0] in ("boto3", "s3transfer")]
     # Services too load with the first request that needs them (gateway/deps.py).
     assert "gateway.services.models" not in loaded
     assert "gateway.services.bots" not in loaded

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 from fastapi import APIRouter
@@ -159,3 +161,16 @@ def test_a_rule_about_the_whole_body_keeps_its_own_message():
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
     assert "the password must not be the name" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_import_leaves_the_collector_as_it_found_it_with_the_app_frozen_out_of_it(collecting):
+    statement = (
+        "import gc, sys\n"
+        f"{'' if collecting else 'gc.disable()'}\n"
+        "before = gc.get_freeze_count()\n"
+        "import gateway.main\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > before + 10_000)"
+    )
+    out = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(collecting), "True"]

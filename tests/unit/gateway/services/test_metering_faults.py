@@ -55,7 +55,7 @@ def metering(bedrock, monkeypatch):
 
     monkeypatch.setattr(BedrockModels, "invoke", invoke)
     faults = FaultInjector().attach(aws.client("dynamodb"))
-    item_faults = FaultInjector(operations=("UpdateItem",)).attach(aws.table(USAGE_TABLE).meta.client)
+    item_faults = FaultInjector(operations=("UpdateItem",)).attach(aws.client("dynamodb"))
     return deps.model_service.get(), faults, item_faults, answers
 
 
@@ -306,7 +306,7 @@ def test_a_settlement_that_reserved_nothing_whose_answer_was_lost_each_time_is_s
 def test_a_call_that_reserved_nothing_and_cannot_be_stored_at_all_is_logged(metering, caplog):
     service, faults, _, _ = metering
     faults.script(*["throttling"] * transactions.DEFAULT_POLICY.attempts)
-    puts = FaultInjector(operations=("PutItem",)).attach(aws.table(USAGE_TABLE).meta.client)
+    puts = FaultInjector(operations=("PutItem",)).attach(aws.client("dynamodb"))
     puts.script("connection")
     _unreserved_call(service, "ada", "r-1")
     assert _calls(_items()) == []
