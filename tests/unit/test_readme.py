@@ -1,6 +1,7 @@
 """README.md's examples are runnable (tests/e2e/test_readme.py runs them against a local stack): here, that
 the blocks are found and that the session running them carries variables and stops at a failure."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -100,3 +101,14 @@ def test_a_fence_left_open_or_a_runnable_block_of_another_language_is_an_error()
         fenced_blocks(SAMPLE.split("GREETING=hello")[0])
     with pytest.raises(ValueError, match="line 2 is marked runnable but is `json`"):
         runnable_blocks("<!-- runnable -->\n```json\n{}\n```\n")
+
+
+def test_every_curl_of_a_runnable_block_fails_on_an_error_answer():
+    # Without --fail-with-body a 4xx/5xx answer exits 0 and the e2e run would pass over it.
+    lax = [
+        f"line {block.line}: {line.strip()}"
+        for block in runnable_blocks(README.read_text())
+        for line in block.text.splitlines()
+        if re.search(r"(^|[\s$(])curl\s", line.split("#", 1)[0]) and "--fail-with-body" not in line
+    ]
+    assert not lax, "curl without --fail-with-body in README.md's runnable blocks:\n" + "\n".join(lax)
