@@ -501,6 +501,19 @@ def test_the_reports_remaining_budget_is_what_may_still_be_spent_to_the_micro_do
     assert moves[2].checks[0].limit == 1_234_568
 
 
+def test_the_report_says_when_each_window_resets():
+    report = _service().report("u1", (), datetime(2026, 3, 15, 10, 20, 45, tzinfo=UTC))
+    resets = {w["name"]: w["resets_in_seconds"] for w in report["windows"]}
+    day_left = 13 * 3600 + 39 * 60 + 15
+    assert resets == {
+        "requests_per_minute": 15,
+        "requests_per_day": day_left,
+        "tokens_per_day": day_left,
+        "tokens_per_month": 16 * 86400 + day_left,
+        "budget_usd_per_month": 16 * 86400 + day_left,
+    }
+
+
 def test_the_report_is_of_the_user_asked_for():
     repository = _Repository(counters={"DAY#2026-03-31": {"requests": 9}}, override={"requests_per_day": 20})
     report = _service(repository, requests_per_day=100).report("u2", (), LAST_SECOND_OF_MARCH)
