@@ -15,7 +15,16 @@ from gateway.providers.cognito import UserDisabledError
 from gateway.repositories.access import SessionState
 from gateway.repositories.api_keys import ACTIVE, REVOKED, ApiKeyRecord
 from gateway.services import api_keys
-from gateway.services.api_keys import ApiKeyService, InvalidApiKeyError, hash_key, issue_key
+from gateway.services.api_keys import (
+    ApiKeyMissingError,
+    ApiKeyNotYoursError,
+    ApiKeyRevokedError,
+    ApiKeyService,
+    ApiKeyUnknownError,
+    InvalidApiKeyError,
+    hash_key,
+    issue_key,
+)
 
 KEYS_TABLE = "keys-table"
 LIMITS_TABLE = "limits-table"
@@ -241,20 +250,23 @@ def test_revoking_all_keys_counts_those_that_were_active():
 def test_no_key_value_is_refused_without_a_read(value):
     keys = _Keys()
     for read in (_service(keys).resolve, _service(keys).check):
-        with pytest.raises(InvalidApiKeyError):
+        with pytest.raises(ApiKeyMissingError):
             read(value)
     assert (keys.hash_reads, keys.batches) == (0, [])
 
 
-def test_resolving_finds_the_active_key_by_its_value_and_refuses_a_revoked_one():
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [("dead", ApiKeyRevokedError), ("unknown", ApiKeyUnknownError), ("", ApiKeyMissingError)],
+)
+def test_resolving_finds_the_active_key_by_its_value_and_says_why_it_refuses_another(value, refusal):
     keys = _Keys()
     keys.add(_record("k1", value="live"))
     keys.add(_record("k2", value="dead", state=REVOKED))
     assert _service(keys).resolve("live").key_id == "k1"
-    for value in ("dead", "unknown"):
-        with pytest.raises(InvalidApiKeyError) as refused:
-            _service(keys).resolve(value)
-        assert refused.value.code == "invalid_api_key"
+    with pytest.raises(refusal) as refused:
+        _service(keys).resolve(value)
+    assert (refused.value.status_code, refused.value.code) == (403, refusal.code)
 
 
 def test_a_check_for_a_known_owner_reads_the_key_session_override_and_extra_items_in_one_batch():
@@ -300,13 +312,23 @@ def test_a_check_without_a_limits_table_reads_no_override():
     assert _service(keys, limits_table=None).check("live", "u1").also == ()
 
 
-def test_a_check_of_another_users_key_has_no_record():
+def test_a_check_of_another_users_key_has_no_record_and_says_so():
     keys = _Keys()
     keys.add(_record("k1", owner_id="u2", value="theirs"))
     check = _service(keys).check("theirs", "u1")
-    assert (check.owner_id, check.record) == ("u1", None)
-    with pytest.raises(InvalidApiKeyError):
-        _service(keys).accept(check.record)
+    assert (check.owner_id, check.record, check.refusal) == ("u1", None, ApiKeyNotYoursError)
+    with pytest.raises(ApiKeyNotYoursError):
+        _service(keys).accept(check.record, check.refusal)
+
+
+@pytest.mark.parametrize(("state", "refusal"), [(ACTIVE, None), (REVOKED, ApiKeyRevokedError)])
+def test_a_check_for_a_known_owner_says_whether_their_key_may_be_used(state, refusal):
+    keys = _Keys()
+    keys.add(_record("k1", value="mine", state=state))
+    check = _service(keys).check("mine", "u1")
+    assert (check.record.key_id, check.refusal) == ("k1", refusal)
+    unknown = _service(keys).check("nobody's", "u1")
+    assert (unknown.record, unknown.refusal) == (None, ApiKeyUnknownError)
 
 
 def test_a_key_never_seen_is_found_by_its_hash_then_its_owner_is_remembered():
@@ -322,12 +344,12 @@ def test_a_key_never_seen_is_found_by_its_hash_then_its_owner_is_remembered():
     assert keys.batches[1][0] == hash_key("live")
 
 
-@pytest.mark.parametrize("state", [REVOKED, None])
-def test_a_key_never_seen_that_is_revoked_or_unknown_is_refused(state):
+@pytest.mark.parametrize(("state", "refusal"), [(REVOKED, ApiKeyRevokedError), (None, ApiKeyUnknownError)])
+def test_a_key_never_seen_that_is_revoked_or_unknown_is_refused(state, refusal):
     keys = _Keys()
     if state:
         keys.add(_record("k1", value="dead", state=state))
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(refusal):
         _service(keys).check("dead")
     assert keys.batches == []
 
@@ -372,9 +394,22 @@ def test_an_accepted_key_records_its_use_at_most_once_a_minute(gateway_clock):
     assert keys.touched[1] == ("k1", iso(later), iso(later - timedelta(minutes=1)))
 
 
-@pytest.mark.parametrize("record", [None, _record(state=REVOKED)])
-def test_a_missing_or_revoked_key_is_not_accepted(record):
+@pytest.mark.parametrize(
+    ("record", "refusal"), [(None, ApiKeyUnknownError), (_record(state=REVOKED), ApiKeyRevokedError)]
+)
+def test_a_missing_or_revoked_key_is_not_accepted(record, refusal):
     keys = _Keys()
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(refusal):
         _service(keys).accept(record)
+    with pytest.raises(ApiKeyNotYoursError):
+        _service(keys).accept(_record(), ApiKeyNotYoursError)  # the check's refusal wins
     assert keys.touched == []
+
+
+def test_each_refusal_is_a_403_invalid_key_with_its_own_code():
+    codes = {
+        e.code for e in (ApiKeyMissingError, ApiKeyUnknownError, ApiKeyRevokedError, ApiKeyNotYoursError)
+    }
+    assert codes == {"api_key_missing", "api_key_unknown", "api_key_revoked", "api_key_not_yours"}
+    assert all(issubclass(e, InvalidApiKeyError) for e in (ApiKeyMissingError, ApiKeyNotYoursError))
+    assert ApiKeyMissingError().status_code == 403

@@ -12,7 +12,13 @@ from gateway.providers.api_gateway import ApiStage
 from gateway.providers.cognito import UserNotFoundError
 from gateway.repositories.access import AccessRepository
 from gateway.repositories.bots import BotItem, BotKeyItem, BotRepository, PublicationItem
-from gateway.services.api_keys import InvalidApiKeyError, hash_key
+from gateway.services.api_keys import (
+    ApiKeyMissingError,
+    ApiKeyRevokedError,
+    ApiKeyUnknownError,
+    InvalidApiKeyError,
+    hash_key,
+)
 from gateway.services.bots import PUBLISHED_GROUPS, BotService, NotBotOwnerError
 from gateway.services.publications import (
     BOT_TAG,
@@ -443,7 +449,7 @@ def test_revoking_a_key_marks_it_then_disables_it_in_the_gateway_once(stack, gat
 @pytest.mark.parametrize("value", [None, ""])
 def test_no_key_opens_a_published_bot(stack, value):
     world = _published(stack)
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(ApiKeyMissingError):
         world.service.resolve(world.bot.bot_id, value)
 
 
@@ -452,21 +458,21 @@ def test_a_bots_key_opens_only_that_bot_while_active_and_published(stack):
     bot_id = world.bot.bot_id
     bot, key = world.service.resolve(bot_id, "secret")
     assert (bot.bot_id, key.key_id) == (bot_id, "key1")
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(ApiKeyUnknownError):
         world.service.resolve("d" * 28, "secret")  # another bot's endpoint
     world.repository.set_published(bot_id, False, "2026-11-29T00:00:01.000Z")
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(NotPublishedError):
         world.service.resolve(bot_id, "secret")
     world.repository.set_published(bot_id, True, "2026-11-29T00:00:02.000Z")
     world.repository.revoke_key(world.repository.key(bot_id, "key1"), "2026-11-29T00:00:03.000Z")
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(ApiKeyRevokedError):
         world.service.resolve(bot_id, "secret")
 
 
 def test_a_key_of_a_deleted_bot_opens_nothing(stack):
     world = _published(stack)
     world.repository.add_key(BotKeyItem("e" * 28, "key2", hash_key("orphan"), "active", "2026-11-29"))
-    with pytest.raises(InvalidApiKeyError):
+    with pytest.raises(NotPublishedError):
         world.service.resolve("e" * 28, "orphan")
 
 
