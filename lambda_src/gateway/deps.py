@@ -293,6 +293,7 @@ def _admin_reports() -> "AdminReports":
         page_tokens.get(),
         user_pool.get(),
         api_key_repository.get(),
+        bot_repository.get(),
     )
 
 

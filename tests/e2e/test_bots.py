@@ -91,7 +91,7 @@ def test_a_published_bot_has_its_own_key_quota_and_revocation(stack, http):
     )
     assert published.status_code == 201, published.text
     endpoint = published.json()["endpoint"]
-    first_key = published.json()["api_key"]
+    first_key = published.json()["key"]
 
     def ask(key: str) -> httpx.Response:
         # The endpoint as the API reported it, with the bot's key alone: no token.
@@ -102,23 +102,25 @@ def test_a_published_bot_has_its_own_key_quota_and_revocation(stack, http):
             timeout=30,
         )
 
-    answers = [ask(first_key["value"]) for _ in range(QUOTA)]
+    answers = [ask(first_key["api_key"]) for _ in range(QUOTA)]
     assert [a.status_code for a in answers] == [200] * QUOTA, [a.text for a in answers]
     assert "Quuxville" in answers[0].json()["reply"]["content"]
-    over = ask(first_key["value"])
+    over = ask(first_key["api_key"])
     assert over.status_code == 429, over.text  # the bot's usage plan, at the gateway
 
     # A user's key does not open the bot's API (the gateway lets it through; the app refuses it).
-    assert ask(publisher.registration["api_key"]).status_code == 403
+    refused = ask(publisher.registration["api_key"])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api_key_unknown")
 
     second = http.post(f"/bots/{bot_id}/publication/api-keys", headers=publisher.headers)
     assert second.status_code == 201, second.text
     second_key = second.json()
-    assert ask(second_key["value"]).status_code == 200
+    assert ask(second_key["api_key"]).status_code == 200
 
     detail = http.get(f"/bots/{bot_id}/publication", headers=publisher.headers)
     assert detail.status_code == 200, detail.text
     assert detail.json()["usage"]["today"]["requests"] == QUOTA + 1
+    assert detail.json()["usage"]["today"]["cost_usd"] > 0
     assert {key["key_id"] for key in detail.json()["keys"]} == {first_key["key_id"], second_key["key_id"]}
     plan = stack.aws("apigateway").get_usage_plan(usagePlanId=detail.json()["usage_plan_id"])
     assert plan["quota"]["limit"] == QUOTA
@@ -130,12 +132,12 @@ def test_a_published_bot_has_its_own_key_quota_and_revocation(stack, http):
         f"/bots/{bot_id}/publication/api-keys/{second_key['key_id']}", headers=publisher.headers
     )
     assert revoked.status_code == 200, revoked.text
-    assert ask(second_key["value"]).status_code == 403
+    assert ask(second_key["api_key"]).status_code == 403
 
     assert http.delete(f"/bots/{bot_id}/publication", headers=publisher.headers).status_code == 204
     plans = stack.aws("apigateway").get_usage_plans()["items"]
     assert detail.json()["usage_plan_id"] not in {p["id"] for p in plans}
-    assert ask(first_key["value"]).status_code == 403
+    assert ask(first_key["api_key"]).status_code == 403
 
 
 def test_the_function_may_manage_only_this_apis_keys_and_plans(stack):

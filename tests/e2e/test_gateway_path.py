@@ -22,6 +22,18 @@ def test_errors_keep_the_one_shape_through_the_gateway(http):
     assert response.json()["error"]["code"] == "validation_error"
 
 
+def test_a_body_sent_as_curl_d_sends_it_says_which_content_type_to_send(http):
+    # curl -d without -H 'content-type: application/json' sends a form type.
+    response = http.post(
+        "/register",
+        content=b'{"email": "ada@example.com", "password": "Correct-horse-9", "fullname": "Ada"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert "content-type: application/json" in response.json()["error"]["message"]
+
+
 def test_protected_route_without_token_is_401_at_the_gateway(http):
     response = http.get("/me")
     assert response.status_code == 401

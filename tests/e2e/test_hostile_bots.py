@@ -35,7 +35,7 @@ def _published(http: httpx.Client, owner: User) -> tuple[str, str, str]:
     bot_id = _bot(http, owner, shared_scope="all")["bot_id"]
     published = http.post(f"/bots/{bot_id}/publication", headers=owner.headers, json=PUBLICATION)
     assert published.status_code == 201, published.text
-    return bot_id, published.json()["endpoint"], published.json()["api_key"]["value"]
+    return bot_id, published.json()["endpoint"], published.json()["key"]["api_key"]
 
 
 def _ask(endpoint: str, key: str) -> httpx.Response:

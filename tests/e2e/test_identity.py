@@ -21,7 +21,7 @@ def test_rotating_a_key_makes_the_gateway_refuse_the_old_one(http):
     token_only = {"authorization": person.headers["authorization"]}
     created = http.post("/me/api-keys", headers=token_only)
     assert created.status_code == 201, created.text
-    revoked = http.delete(f"/me/api-keys/{person.registration['api_key_id']}", headers=token_only)
+    revoked = http.delete(f"/me/api-keys/{person.registration['key_id']}", headers=token_only)
     assert revoked.status_code == 200, revoked.text
 
     model_call = {
@@ -40,10 +40,7 @@ def test_rotating_a_key_makes_the_gateway_refuse_the_old_one(http):
 def test_key_management_needs_no_key_so_a_user_can_always_recover(http):
     person = sign_up(http, "e2e-recover@example.com")
     token_only = {"authorization": person.headers["authorization"]}
-    assert (
-        http.delete(f"/me/api-keys/{person.registration['api_key_id']}", headers=token_only).status_code
-        == 200
-    )
+    assert http.delete(f"/me/api-keys/{person.registration['key_id']}", headers=token_only).status_code == 200
     listed = http.get("/me/api-keys", headers=token_only)
     assert listed.status_code == 200
     assert [key["state"] for key in listed.json()["api_keys"]] == ["revoked"]

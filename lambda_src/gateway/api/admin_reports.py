@@ -4,9 +4,10 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway import deps
+from gateway.api.names import DEPRECATED_TOTAL_COST
 from gateway.auth.dependencies import AdminUser
 from gateway.services.admin_reports import AdminReports, cost_usd, invalid
 from gateway.services.audit import Audit
@@ -24,15 +25,18 @@ def _int(value: str | None, name: str) -> int | None:
 
 
 class UserCostRow(BaseModel):
-    user_id: str
+    user_id: str = Field(description="The user's id, or a published bot's calls: bot:<bot id>.")
     email: str | None
     first_name: str | None
     last_name: str | None
     last_sign_in: str | None
-    total_cost_usd: float
+    cost_usd: float
     input_tokens: int
     output_tokens: int
     conversation_count: int
+    bot_id: str | None = Field(default=None, description="Set when the row is a published bot's calls.")
+    bot_title: str | None = Field(default=None, description="That bot's title (None once it is deleted).")
+    total_cost_usd: float = Field(deprecated=DEPRECATED_TOTAL_COST, description="The same as cost_usd.")
 
 
 class UserPage(BaseModel):
@@ -102,10 +106,13 @@ def _user_row(row) -> UserCostRow:
         first_name=row.first_name,
         last_name=row.last_name,
         last_sign_in=row.last_sign_in,
-        total_cost_usd=cost_usd(row.cost_micros),
+        cost_usd=cost_usd(row.cost_micros),
         input_tokens=row.input_tokens,
         output_tokens=row.output_tokens,
         conversation_count=row.conversation_count,
+        bot_id=row.bot_id,
+        bot_title=row.bot_title,
+        total_cost_usd=cost_usd(row.cost_micros),
     )
 
 
@@ -172,11 +179,12 @@ class ModelCostResponse(BaseModel):
 
 class UserCostResponse(BaseModel):
     user_id: str
-    total_cost_usd: float
+    cost_usd: float
     input_tokens: int
     output_tokens: int
     conversation_count: int
     by_model: list[ModelCostResponse]
+    total_cost_usd: float = Field(deprecated=DEPRECATED_TOTAL_COST, description="The same as cost_usd.")
 
 
 class AuditEventResponse(BaseModel):
@@ -247,6 +255,7 @@ def user_costs(
     cost = reports.costs(user_id, start_period, end_period)
     return UserCostResponse(
         user_id=user_id,
+        cost_usd=cost_usd(cost.cost_micros),
         total_cost_usd=cost_usd(cost.cost_micros),
         input_tokens=cost.input_tokens,
         output_tokens=cost.output_tokens,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field, field_validator
 
 from gateway import deps
+from gateway.api.names import DEPRECATED_KEY_ID
 from gateway.auth.dependencies import CurrentUser
 from gateway.errors import coded_problem
 from gateway.providers.cognito import InvalidPasswordError
@@ -54,8 +55,9 @@ class RegisterResponse(BaseModel):
     user_id: str
     email: str
     groups: list[str]
-    api_key_id: str
-    api_key: str = Field(description="Shown once, never again.")
+    key_id: str = Field(description="The first API key's id, as /me/api-keys lists it.")
+    api_key: str = Field(description="The first API key's value: shown once, never again.")
+    api_key_id: str = Field(deprecated=DEPRECATED_KEY_ID, description="The same as key_id.")
 
 
 class LoginRequest(BaseModel):
@@ -102,8 +104,9 @@ def register_confirm(body: ConfirmRequest, identity: Identity, audit: Audit) -> 
         user_id=registration.user_id,
         email=registration.email,
         groups=registration.groups,
-        api_key_id=registration.api_key.key_id,
+        key_id=registration.api_key.key_id,
         api_key=registration.api_key_value,
+        api_key_id=registration.api_key.key_id,
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gateway import blocking, deps
 from gateway.api.numbers import check_json_numbers, check_max_tokens
 from gateway.auth.dependencies import CurrentUser, RequestCaller
+from gateway.errors import coded_problem
 from gateway.providers.model_formats import extract, format_for
 from gateway.services.audit import Audit
 from gateway.services.models import ModelService
@@ -29,13 +30,34 @@ class ModelList(BaseModel):
     models: list[ModelSummary]
 
 
+# The seed's camelCase names, and the snake_case every other body of the API uses: either is accepted.
+_SPELLINGS = (("modelId", "model_id"), ("inferenceParameters", "inference_parameters"))
+
+
 class InvokeRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    model_id: str = Field(alias="modelId", min_length=1, max_length=256)
-    inference_parameters: dict[str, Any] = Field(
-        alias="inferenceParameters", description="The provider's native request body, passed on as is."
+    model_id: str = Field(
+        alias="modelId", min_length=1, max_length=256, description="Also accepted as model_id."
     )
+    inference_parameters: dict[str, Any] = Field(
+        alias="inferenceParameters",
+        description="The provider's native request body, passed on as is. Also accepted as "
+        "inference_parameters.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, body: Any) -> Any:
+        if isinstance(body, dict):
+            for camel, snake in _SPELLINGS:
+                if camel in body and snake in body and body[camel] != body[snake]:
+                    raise coded_problem(
+                        "conflicting_fields",
+                        f"{camel} and {snake} are one field in two spellings, sent with different values: "
+                        "send one of them.",
+                    )
+        return body
 
     @model_validator(mode="after")
     def _numbers_in_range(self) -> "InvokeRequest":

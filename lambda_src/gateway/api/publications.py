@@ -9,11 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gateway import deps
 from gateway.api.bots import BotId
 from gateway.api.conversations import MAX_MESSAGE_CHARS, SendMessageResponse
+from gateway.api.names import DEPRECATED_COST_MICROS, DEPRECATED_KEY_OBJECT, DEPRECATED_KEY_VALUE
 from gateway.auth.dependencies import CurrentUser, Publisher, api_key_value, request_id_for
 from gateway.repositories.bots import BotKeyItem, PublicationItem
 from gateway.services.audit import Audit
 from gateway.services.bots import metering_subject
 from gateway.services.conversations import ConversationService
+from gateway.services.pricing import micros_to_usd
 from gateway.services.publications import PublicationService
 from gateway.settings import get_settings
 
@@ -65,7 +67,12 @@ class KeyResponse(BaseModel):
 
 
 class NewKeyResponse(KeyResponse):
-    value: str = Field(description="Shown once: only its hash is kept.")
+    api_key: str = Field(description="The key's value: shown once, only its hash is kept.")
+    value: str = Field(deprecated=DEPRECATED_KEY_VALUE, description="The same as api_key.")
+
+    @classmethod
+    def made(cls, key: BotKeyItem, value: str) -> "NewKeyResponse":
+        return cls(**KeyResponse.of(key).model_dump(), api_key=value, value=value)
 
 
 class PublicationResponse(BaseModel):
@@ -95,13 +102,28 @@ class PublicationResponse(BaseModel):
 
 
 class PublishResponse(PublicationResponse):
-    api_key: NewKeyResponse
+    key: NewKeyResponse = Field(description="The first key; its value (key.api_key) is shown once.")
+    api_key: NewKeyResponse = Field(deprecated=DEPRECATED_KEY_OBJECT, description="The same as key.")
+
+
+class MeteredWindow(BaseModel):
+    """The bot's calls as the gateway metered them in one UTC window."""
+
+    requests: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cost_micros: int = Field(deprecated=DEPRECATED_COST_MICROS)
+
+    @classmethod
+    def of(cls, totals: dict[str, int]) -> "MeteredWindow":
+        return cls(**totals, cost_usd=micros_to_usd(totals["cost_micros"]))
 
 
 class PublicationUsage(BaseModel):
-    # Metered by the gateway: calls, tokens and cost (micro-dollars) in UTC windows.
-    today: dict[str, int]
-    this_month: dict[str, int]
+    today: MeteredWindow
+    this_month: MeteredWindow
     # API Gateway's own count per key and day against the quota, where the service reports it.
     gateway: dict[str, Any] | None
 
@@ -156,9 +178,9 @@ def publish_bot(
     audit.resource = f"bot/{bot_id}"
     throttle, quota = _to_gateway(body)
     publication, key, value = publications.publish(user, bot_id, throttle, quota)
+    first_key = NewKeyResponse.made(key, value)
     return PublishResponse(
-        **PublicationResponse.of(publication, request).model_dump(),
-        api_key=NewKeyResponse(**KeyResponse.of(key).model_dump(), value=value),
+        **PublicationResponse.of(publication, request).model_dump(), key=first_key, api_key=first_key
     )
 
 
@@ -172,7 +194,9 @@ def get_publication(
         **PublicationResponse.of(view.publication, request).model_dump(),
         keys=[KeyResponse.of(key) for key in view.keys],
         usage=PublicationUsage(
-            today=view.metered["today"], this_month=view.metered["this_month"], gateway=view.gateway_usage
+            today=MeteredWindow.of(view.metered["today"]),
+            this_month=MeteredWindow.of(view.metered["this_month"]),
+            gateway=view.gateway_usage,
         ),
     )
 
@@ -195,7 +219,7 @@ def create_publication_key(
 ) -> NewKeyResponse:
     audit.resource = f"bot/{bot_id}"
     key, value = publications.add_key(user, bot_id)
-    return NewKeyResponse(**KeyResponse.of(key).model_dump(), value=value)
+    return NewKeyResponse.made(key, value)
 
 
 @router.delete("/bots/{bot_id}/publication/api-keys/{key_id}", name="bots.publication.api_keys.revoke")

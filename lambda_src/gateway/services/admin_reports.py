@@ -17,8 +17,10 @@ from gateway.errors import BadRequestError
 from gateway.providers.cognito import CognitoUserPool, UserNotFoundError
 from gateway.repositories.api_keys import ApiKeyRepository
 from gateway.repositories.audit import AuditEvent, AuditRepository
+from gateway.repositories.bots import BotRepository
 from gateway.repositories.conversations import ConversationItem, ConversationRepository, MessageItem
 from gateway.repositories.usage import UsageRepository
+from gateway.services.bots import bot_of_subject
 from gateway.services.conversations import ConversationNotFoundError
 from gateway.services.paging import PageTokens
 from gateway.services.pricing import micros_to_usd
@@ -125,7 +127,7 @@ def _hour(value: str, name: str) -> datetime:
 
 @dataclass(frozen=True)
 class UserRow:
-    user_id: str
+    user_id: str  # or a published bot's metering subject (bot:<bot id>)
     email: str | None
     first_name: str | None
     last_name: str | None
@@ -134,6 +136,8 @@ class UserRow:
     input_tokens: int
     output_tokens: int
     conversation_count: int
+    bot_id: str | None = None  # when the row is a published bot's calls
+    bot_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ class AdminReports:
         pages: PageTokens,
         user_pool: CognitoUserPool,
         sessions: ApiKeyRepository,
+        bots: BotRepository,
     ) -> None:
         self._conversations = conversations
         self._usage = usage
@@ -171,6 +176,7 @@ class AdminReports:
         self._pages = pages
         self._pool = user_pool
         self._sessions = sessions
+        self._bots = bots
 
     def users_by_cost(
         self, start: str | None, end: str | None, limit: int | None, include_all: bool, token: str | None
@@ -247,13 +253,18 @@ class AdminReports:
         return sorted(sums.items(), key=lambda entry: (-entry[1]["cost_micros"], entry[0]))
 
     def _rows(self, totals: list[tuple[str, dict[str, Any]]]) -> list[UserRow]:
-        """One row per user from their period total, with names and last sign-in read in one batch."""
-        profiles = self._sessions.profiles([user_id for user_id, _ in totals])
+        """One row per user from their period total, with names and last sign-in read in one batch (and the
+        titles of the published bots among them in another)."""
+        bot_ids = {user_id: bot_of_subject(user_id) for user_id, _ in totals}
+        profiles = self._sessions.profiles([user_id for user_id, _ in totals if not bot_ids[user_id]])
+        wanted_bots = [bot_id for bot_id in bot_ids.values() if bot_id]
+        titles = {bot.bot_id: bot.title for bot in self._bots.get_many(wanted_bots)} if wanted_bots else {}
         rows = []
         for user_id, total in totals:
             profile = profiles.get(user_id) or {}
             email, name = profile.get("email"), (profile.get("fullname") or "").strip()
-            if email is None:  # a user made outside the API: ask Cognito
+            bot_id = bot_ids[user_id]
+            if email is None and bot_id is None:  # a user made outside the API: ask Cognito
                 try:
                     cognito = self._pool.get_user(user_id)
                     email, name = cognito.email, (cognito.fullname or "").strip()
@@ -271,6 +282,8 @@ class AdminReports:
                     input_tokens=int(total.get("input_tokens", 0)),
                     output_tokens=int(total.get("output_tokens", 0)),
                     conversation_count=int(total.get("conversations", 0)),
+                    bot_id=bot_id,
+                    bot_title=titles.get(bot_id) if bot_id else None,
                 )
             )
         return rows

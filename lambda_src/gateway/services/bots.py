@@ -37,8 +37,16 @@ _INFERENCE_CONFIG_NAMES = {
 PUBLISHED_GROUPS: tuple[str, ...] = ()
 
 
+_SUBJECT_PREFIX = "bot:"
+
+
 def metering_subject(bot_id: str) -> str:
-    return f"bot:{bot_id}"
+    return f"{_SUBJECT_PREFIX}{bot_id}"
+
+
+def bot_of_subject(subject: str) -> str | None:
+    """The bot a metering subject is, or None for a user's id."""
+    return subject.removeprefix(_SUBJECT_PREFIX) if subject.startswith(_SUBJECT_PREFIX) else None
 
 
 class BotNotFoundError(NotFoundError):

@@ -14,9 +14,7 @@ def test_a_full_register_login_key_cycle_logs_no_secret(api, capsys, caplog):
     headers = {"authorization": f"Bearer {tokens['id_token']}", "x-api-key": registration["api_key"]}
     api.get("/me", headers=headers)
     new_key = api.post("/me/api-keys", headers={"authorization": headers["authorization"]}).json()
-    api.delete(
-        f"/me/api-keys/{registration['api_key_id']}", headers={"authorization": headers["authorization"]}
-    )
+    api.delete(f"/me/api-keys/{registration['key_id']}", headers={"authorization": headers["authorization"]})
     api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
     api.get("/me", headers={"authorization": "Bearer " + tokens["access_token"] + "x", "x-api-key": "wrong"})
     api.post("/logout", headers={**headers, "x-api-key": new_key["api_key"]})
@@ -56,7 +54,7 @@ def test_publishing_a_bot_and_calling_it_logs_no_key(api, bedrock, stack, capsys
     bedrock.converse("ok", 1, 1)
     answered = api.post(
         f"/published/bots/{bot['bot_id']}/messages",
-        headers={"x-api-key": published["api_key"]["value"]},
+        headers={"x-api-key": published["key"]["api_key"]},
         json={"content": "hi"},
     )
     assert answered.status_code == 200, answered.text
@@ -66,5 +64,5 @@ def test_publishing_a_bot_and_calling_it_logs_no_key(api, bedrock, stack, capsys
 
     logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
     assert "published.bots.messages.send" in logged or "/published/bots/" in logged
-    for secret in (published["api_key"]["value"], second["value"]):
+    for secret in (published["key"]["api_key"], second["api_key"]):
         assert secret not in logged

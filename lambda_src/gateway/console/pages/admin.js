@@ -39,10 +39,10 @@ function UsersByCost() {
           <tbody>
             ${(users.data?.users || []).map(
               (u) => html`<tr>
-                <td>${u.user_id.startsWith("bot:")
-                  ? html`${u.user_id} <small class="muted">(a published bot)</small>`
+                <td>${u.bot_id
+                  ? html`${u.bot_title || u.bot_id} <small class="muted">(a published bot)</small>`
                   : html`<a href=${`#/admin/user?id=${encodeURIComponent(u.user_id)}`}>${u.email || u.user_id}</a>`}</td>
-                <td>${usd(u.total_cost_usd)}</td>
+                <td>${usd(u.cost_usd)}</td>
                 <td>${count(u.input_tokens)} / ${count(u.output_tokens)}</td>
                 <td>${u.conversation_count}</td>
                 <td>${when(u.last_sign_in)}</td>
@@ -207,7 +207,7 @@ export function AdminUserPage({ params }) {
         </section>
         <section class="panel" aria-labelledby="cost-title">
           <h2 id="cost-title">Cost by model (this month)</h2>
-          <p>Total ${usd(d.costs.total_cost_usd)} · ${count(d.costs.input_tokens)} tokens in · ${count(d.costs.output_tokens)} out · ${d.costs.conversation_count} conversations</p>
+          <p>Total ${usd(d.costs.cost_usd)} · ${count(d.costs.input_tokens)} tokens in · ${count(d.costs.output_tokens)} out · ${d.costs.conversation_count} conversations</p>
           <div class="table-wrap"><table><thead><tr><th scope="col">Model</th><th scope="col">Cost</th><th scope="col">Requests</th><th scope="col">Tokens in / out</th></tr></thead>
             <tbody>${d.costs.by_model.map((m) => html`<tr><td>${m.model_id}</td><td>${usd(m.cost_usd)}</td><td>${m.requests}</td><td>${count(m.input_tokens)} / ${count(m.output_tokens)}</td></tr>`)}</tbody></table></div>
         </section>

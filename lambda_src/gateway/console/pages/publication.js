@@ -19,7 +19,7 @@ function PublishForm({ botId, onDone }) {
       throttle: { rate_limit: Number(form.rate_limit), burst_limit: Number(form.burst_limit) },
       quota: { limit: Number(form.limit), period: form.period, offset: 0 },
     });
-    onDone(answer.api_key);
+    onDone(answer.key);
   });
   return html`<form onSubmit=${(e) => {
     e.preventDefault();
@@ -64,7 +64,7 @@ export function PublicationPage({ params }) {
   return html`<section aria-labelledby="pub-title">
     <h1 id="pub-title">Publication</h1>
     <p><a href=${`#/bots/edit?id=${encodeURIComponent(botId)}`}>Back to the bot</a></p>
-    ${newKey && html`<${SecretOnce} label=${`Bot key ${newKey.key_id}`} value=${newKey.value} />`}
+    ${newKey && html`<${SecretOnce} label=${`Bot key ${newKey.key_id}`} value=${newKey.api_key} />`}
     <${Loading} state=${publication}>
       ${p === null
         ? html`<p>This bot is not published. Publishing makes it an API other systems call with a key of its own.</p>
@@ -78,8 +78,8 @@ export function PublicationPage({ params }) {
               <dt>Throttle</dt><dd>${p.throttle.rate_limit} requests/s, burst ${p.throttle.burst_limit}</dd>
               <dt>Quota</dt><dd>${count(p.quota.limit)} per ${p.quota.period.toLowerCase()}</dd>
               <dt>Published</dt><dd>${when(p.created_at)}</dd>
-              <dt>Today</dt><dd>${count(p.usage.today.requests || 0)} calls · ${usd((p.usage.today.cost_micros || 0) / 1e6)}</dd>
-              <dt>This month</dt><dd>${count(p.usage.this_month.requests || 0)} calls · ${usd((p.usage.this_month.cost_micros || 0) / 1e6)}</dd>
+              <dt>Today</dt><dd>${count(p.usage.today.requests)} calls · ${usd(p.usage.today.cost_usd)}</dd>
+              <dt>This month</dt><dd>${count(p.usage.this_month.requests)} calls · ${usd(p.usage.this_month.cost_usd)}</dd>
             </dl>
             <h2>Keys</h2>
             <ul>

@@ -65,11 +65,11 @@ def test_costs_by_model_over_months(api, bedrock, admin_headers, gateway_clock):
     by_model = {m["model_id"]: m for m in body["by_model"]}
     assert by_model[HAIKU.model_id]["requests"] == 2
     assert by_model[LLAMA.model_id]["output_tokens"] == LLAMA.output_tokens
-    assert body["total_cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in body["by_model"]))
+    assert body["cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in body["by_model"]))
     earlier = api.get(
         f"/admin/costs/users/{user['user_id']}?start_period=2020-01&end_period=2020-02", headers=admin_headers
     ).json()
-    assert (earlier["total_cost_usd"], earlier["by_model"], earlier["conversation_count"]) == (0, [], 0)
+    assert (earlier["cost_usd"], earlier["by_model"], earlier["conversation_count"]) == (0, [], 0)
 
 
 def test_audit_trail_newest_first_with_paging(api, admin_headers):

@@ -39,7 +39,7 @@ def test_disabling_revokes_keys_and_sessions(api, admin):
     )
     login = api.post("/login", json={"email": "grace@example.com", "password": PASSWORD})
     assert login.json()["error"]["code"] == "user_disabled"
-    gateway_key = boto3.client("apigateway", region_name=REGION).get_api_key(apiKey=victim["api_key_id"])
+    gateway_key = boto3.client("apigateway", region_name=REGION).get_api_key(apiKey=victim["key_id"])
     assert gateway_key["enabled"] is False
 
     enabled = api.post("/admin/enableUser", headers=admin_headers, json={"username": victim["user_id"]})

@@ -64,7 +64,7 @@ def test_confirm_creates_the_user_their_groups_and_a_key(api, stack):
     # The key is in the usage plan, so the gateway's throttle and quota apply to it.
     apigw = boto3.client("apigateway", region_name=REGION)
     plan_keys = apigw.get_usage_plan_keys(usagePlanId=stack.usage_plan_id)["items"]
-    assert body["api_key_id"] in {key["id"] for key in plan_keys}
+    assert body["key_id"] in {key["id"] for key in plan_keys}
 
 
 def test_login_before_confirmation_is_403_only_with_the_right_password(api):

@@ -141,6 +141,43 @@ def test_an_unknown_shape_comes_back_raw(api, bedrock):
 
 
 @pytest.mark.parametrize(
+    "spelling",
+    [
+        ("model_id", "inference_parameters"),
+        ("modelId", "inference_parameters"),
+        ("model_id", "inferenceParameters"),
+    ],
+)
+def test_invoke_takes_snake_case_as_well(api, bedrock, spelling):
+    shape = SHAPES["anthropic-messages"]
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(shape)
+    model, parameters = spelling
+    response = api.post("/bedrock", headers=headers, json={model: shape.model_id, parameters: shape.request})
+    assert response.status_code == 200, response.text
+    assert response.json()["output"] == shape.output
+    assert bedrock.calls[-1][1]["modelId"] == shape.model_id
+
+
+def test_both_spellings_must_agree(api, bedrock):
+    shape = SHAPES["anthropic-messages"]
+    headers, _, _ = signed_up(api)
+    bedrock.catalog()
+    bedrock.invoke(shape)
+    agreeing = {"modelId": shape.model_id, "model_id": shape.model_id, "inferenceParameters": shape.request}
+    assert api.post("/bedrock", headers=headers, json=agreeing).status_code == 200
+    calls = len(bedrock.calls)
+
+    differing = {**agreeing, "model_id": "meta.llama3-8b-instruct-v1:0"}
+    response = api.post("/bedrock", headers=headers, json=differing)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "conflicting_fields")
+    assert "modelId and model_id" in response.json()["error"]["message"]
+    assert len(bedrock.calls) == calls
+
+
+@pytest.mark.parametrize(
     ("payload", "status", "code"),
     [
         ({"inferenceParameters": {}}, 422, "validation_error"),

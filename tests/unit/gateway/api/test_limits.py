@@ -200,7 +200,7 @@ def test_the_usage_record_holds_the_key_status_tokens_latency_and_request_id(api
     assert response.json()["request_id"] == "idem-record-me-1"
     record = deps.usage_repository.get().call(registration["user_id"], "idem-record-me-1")
     assert record["request_id"] == "idem-record-me-1"
-    assert record["key_id"] == registration["api_key_id"]
+    assert record["key_id"] == registration["key_id"]
     assert record["model_id"] == HAIKU.model_id
     assert record["status"] == "ok"
     assert (record["input_tokens"], record["output_tokens"]) == (HAIKU.input_tokens, HAIKU.output_tokens)

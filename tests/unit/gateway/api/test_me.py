@@ -63,21 +63,19 @@ def test_rotating_a_key_stops_the_old_one_at_once(api, stack):
     new_key = created.json()
     assert new_key["api_key"] != registration["api_key"]
 
-    revoked = api.delete(f"/me/api-keys/{registration['api_key_id']}", headers=token_only)
+    revoked = api.delete(f"/me/api-keys/{registration['key_id']}", headers=token_only)
     assert revoked.status_code == 200
     assert revoked.json()["state"] == "revoked"
 
     assert api.get("/me", headers=headers).status_code == 403
     rotated = {**token_only, "x-api-key": new_key["api_key"]}
     assert api.get("/me", headers=rotated).status_code == 200
-    gateway_key = boto3.client("apigateway", region_name=REGION).get_api_key(
-        apiKey=registration["api_key_id"]
-    )
+    gateway_key = boto3.client("apigateway", region_name=REGION).get_api_key(apiKey=registration["key_id"])
     assert gateway_key["enabled"] is False
 
     listed = api.get("/me/api-keys", headers=token_only).json()["api_keys"]
     assert {(k["key_id"], k["state"]) for k in listed} == {
-        (registration["api_key_id"], "revoked"),
+        (registration["key_id"], "revoked"),
         (new_key["key_id"], "active"),
     }
     assert "api_key" not in str([set(k) for k in listed])
@@ -87,7 +85,7 @@ def test_nobody_revokes_someone_elses_key(api):
     headers, _, _ = signed_up(api)
     _, other, _ = signed_up(api, email="grace@example.com")
     response = api.delete(
-        f"/me/api-keys/{other['api_key_id']}", headers={"authorization": headers["authorization"]}
+        f"/me/api-keys/{other['key_id']}", headers={"authorization": headers["authorization"]}
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "api_key_not_found"
@@ -143,5 +141,5 @@ def test_key_use_is_recorded_without_a_write_per_request(api, monkeypatch):
         assert api.get("/me", headers=headers).status_code == 200
     assert len(writes) == 1
     listed = api.get("/me/api-keys", headers={"authorization": headers["authorization"]}).json()["api_keys"]
-    assert listed[0]["key_id"] == registration["api_key_id"]
+    assert listed[0]["key_id"] == registration["key_id"]
     assert listed[0]["last_used_at"] is not None

@@ -67,9 +67,7 @@ def test_stream_true_answers_one_chunk_then_done(api, bedrock):
 def test_v1_refuses_missing_or_revoked_keys(api, bedrock):
     headers, registration, _ = signed_up(api)
     assert api.get("/v1/models").status_code == 403
-    api.delete(
-        f"/me/api-keys/{registration['api_key_id']}", headers={"authorization": headers["authorization"]}
-    )
+    api.delete(f"/me/api-keys/{registration['key_id']}", headers={"authorization": headers["authorization"]})
     response = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "api_key_revoked"

@@ -60,9 +60,9 @@ def test_publishing_creates_a_usage_plan_on_the_stage_and_a_first_key(api, bedro
     assert published["throttle"] == PUBLISH["throttle"]
     assert published["quota"] == PUBLISH["quota"]
     assert published["endpoint"].endswith(f"/published/bots/{bot_id}/messages")
-    key = published["api_key"]
+    key = published["key"]
     assert key["state"] == "active"
-    assert len(key["value"]) >= 20
+    assert len(key["api_key"]) >= 20
 
     apigw = boto3.client("apigateway", region_name=REGION)
     plan = apigw.get_usage_plan(usagePlanId=published["usage_plan_id"])
@@ -73,7 +73,7 @@ def test_publishing_creates_a_usage_plan_on_the_stage_and_a_first_key(api, bedro
     plan_keys = apigw.get_usage_plan_keys(usagePlanId=published["usage_plan_id"])["items"]
     assert [k["id"] for k in plan_keys] == [key["key_id"]]
     gateway_key = apigw.get_api_key(apiKey=key["key_id"], includeValue=True)
-    assert gateway_key["value"] == key["value"]
+    assert gateway_key["value"] == key["api_key"]
     assert gateway_key["tags"] == {"gateway-api": stack.rest_api_id, "gateway-bot": bot_id}
     # Users' keys name the API too: the function's IAM policy lets it manage only keys that do.
     user_keys = [k for k in apigw.get_api_keys()["items"] if k["name"].startswith("user-")]
@@ -86,7 +86,7 @@ def test_publishing_creates_a_usage_plan_on_the_stage_and_a_first_key(api, bedro
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"BOT#{bot_id}"}},
     )["Items"]
-    assert key["value"] not in json.dumps(items)
+    assert key["api_key"] not in json.dumps(items)
 
     again = api.post(f"/bots/{bot_id}/publication", headers=headers, json=PUBLISH)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "already_published")
@@ -95,7 +95,7 @@ def test_publishing_creates_a_usage_plan_on_the_stage_and_a_first_key(api, bedro
 def test_the_published_endpoint_answers_with_the_bot_and_meters_the_bot(api, bedrock, publisher):
     headers, registration = publisher
     bot_id, published = _publish(api, bedrock, headers)
-    key = published["api_key"]["value"]
+    key = published["key"]["api_key"]
 
     first = _ask(api, bedrock, bot_id, key)
     assert first.status_code == 200, first.text
@@ -122,8 +122,11 @@ def test_the_published_endpoint_answers_with_the_bot_and_meters_the_bot(api, bed
     assert detail.status_code == 200, detail.text
     assert detail.json()["usage"]["today"]["requests"] == 2
     assert detail.json()["usage"]["this_month"]["input_tokens"] == 60
-    assert [k["key_id"] for k in detail.json()["keys"]] == [published["api_key"]["key_id"]]
+    assert [k["key_id"] for k in detail.json()["keys"]] == [published["key"]["key_id"]]
     assert "value" not in detail.json()["keys"][0]
+    today = detail.json()["usage"]["today"]
+    assert today["cost_usd"] > 0
+    assert today["cost_usd"] == round(today["cost_micros"] / 1_000_000, 6)  # the deprecated name, for now
 
     audit = boto3.client("dynamodb", region_name=REGION).scan(TableName="gateway-test-audit")["Items"]
     calls = [i for i in audit if i["action"]["S"] == "published.bots.messages.send"]
@@ -134,24 +137,24 @@ def test_only_the_bots_own_keys_open_its_endpoint(api, bedrock, publisher):
     headers, registration = publisher
     bot_id, published = _publish(api, bedrock, headers)
     _, other = _publish(api, bedrock, headers)
-    for key in (registration["api_key"], other["api_key"]["value"], "x" * 40):
+    for key in (registration["api_key"], other["key"]["api_key"], "x" * 40):
         refused = _ask(api, bedrock, bot_id, key)
         assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api_key_unknown")
         assert "not an API key of this published bot" in refused.json()["error"]["message"]
     missing = api.post(f"/published/bots/{bot_id}/messages", json={"content": "hi"})
     assert (missing.status_code, missing.json()["error"]["code"]) == (403, "api_key_missing")
     # A bot's key is not a user's key anywhere else.
-    bot_key = {"x-api-key": published["api_key"]["value"]}
+    bot_key = {"x-api-key": published["key"]["api_key"]}
     assert api.get("/v1/models", headers=bot_key).status_code == 403
     assert api.get("/bots", headers={**headers, **bot_key}).status_code == 403
-    unknown = _ask(api, bedrock, bot_id, published["api_key"]["value"], conversation_id="abc123")
+    unknown = _ask(api, bedrock, bot_id, published["key"]["api_key"], conversation_id="abc123")
     assert unknown.status_code == 404
 
 
 def test_revoked_and_unpublished_keys_stop_working(api, bedrock, publisher):
     headers, _ = publisher
     bot_id, published = _publish(api, bedrock, headers)
-    first = published["api_key"]
+    first = published["key"]
     added = api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers)
     assert added.status_code == 201
     second = added.json()
@@ -159,17 +162,17 @@ def test_revoked_and_unpublished_keys_stop_working(api, bedrock, publisher):
     revoked = api.delete(f"/bots/{bot_id}/publication/api-keys/{first['key_id']}", headers=headers)
     assert revoked.status_code == 200
     assert revoked.json()["state"] == "revoked"
-    refused = _ask(api, bedrock, bot_id, first["value"])
+    refused = _ask(api, bedrock, bot_id, first["api_key"])
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "api_key_revoked")
     assert (
         boto3.client("apigateway", region_name=REGION).get_api_key(apiKey=first["key_id"])["enabled"] is False
     )
-    assert _ask(api, bedrock, bot_id, second["value"]).status_code == 200
+    assert _ask(api, bedrock, bot_id, second["api_key"]).status_code == 200
 
     in_use = api.delete(f"/bots/{bot_id}", headers=headers)
     assert (in_use.status_code, in_use.json()["error"]["code"]) == (409, "bot_published")
     assert api.delete(f"/bots/{bot_id}/publication", headers=headers).status_code == 204
-    assert _ask(api, bedrock, bot_id, second["value"]).status_code == 403
+    assert _ask(api, bedrock, bot_id, second["api_key"]).status_code == 403
     apigw = boto3.client("apigateway", region_name=REGION)
     assert published["usage_plan_id"] not in {p["id"] for p in apigw.get_usage_plans()["items"]}
     assert second["key_id"] not in {k["id"] for k in apigw.get_api_keys()["items"]}
@@ -187,7 +190,7 @@ def test_a_published_bot_has_at_most_five_active_keys(api, bedrock, publisher):
     assert (sixth.status_code, sixth.json()["error"]["code"]) == (400, "api_key_limit")
     keys = api.get(f"/bots/{bot_id}/publication", headers=headers).json()["keys"]
     assert len(keys) == 5
-    first = published["api_key"]["key_id"]
+    first = published["key"]["key_id"]
     assert api.delete(f"/bots/{bot_id}/publication/api-keys/{first}", headers=headers).status_code == 200
     assert api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers).status_code == 201  # 5 active
 
@@ -286,3 +289,30 @@ def test_the_endpoint_is_the_url_the_api_was_reached_by(monkeypatch):
         published_endpoint(local, "b1")
         == "http://127.0.0.1:4566/restapis/xyz/api/_user_request_/published/bots/b1/messages"
     )
+
+
+def test_key_names_are_key_id_and_api_key_with_the_old_ones_kept_for_a_release(api, bedrock, publisher):
+    headers, registration = publisher
+    assert registration["api_key_id"] == registration["key_id"]
+    bot_id, published = _publish(api, bedrock, headers)
+    assert published["api_key"] == published["key"]
+    assert published["key"]["value"] == published["key"]["api_key"]
+    added = api.post(f"/bots/{bot_id}/publication/api-keys", headers=headers).json()
+    assert added["value"] == added["api_key"]
+    assert set(added) == {"key_id", "state", "created_at", "revoked_at", "api_key", "value"}
+    made = api.post("/me/api-keys", headers={"authorization": headers["authorization"]}).json()
+    assert {"key_id", "api_key"} <= set(made)
+
+
+def test_admins_see_a_published_bots_calls_under_its_title(api, bedrock, stack, publisher):
+    headers, _ = publisher
+    admin, _ = member_of(api, stack, "root@example.com", "Admin")
+    bot_id, published = _publish(api, bedrock, headers)
+    assert _ask(api, bedrock, bot_id, published["key"]["api_key"]).status_code == 200
+
+    rows = api.get("/admin/users", headers=admin).json()["users"]
+
+    bot_rows = [row for row in rows if row["user_id"] == f"bot:{bot_id}"]
+    assert [(row["bot_id"], row["bot_title"]) for row in bot_rows] == [(bot_id, "Zorbania guide")]
+    assert bot_rows[0]["cost_usd"] == bot_rows[0]["total_cost_usd"] > 0
+    assert all(row["bot_id"] is None for row in rows if not row["user_id"].startswith("bot:"))

@@ -59,7 +59,7 @@ def test_a_model_call_needs_the_key_as_well(api, bedrock):
 
 def test_a_revoked_key_sent_on_a_token_only_route_is_refused(api):
     headers, registration, _ = signed_up(api)
-    revoked = api.delete(f"/me/api-keys/{registration['api_key_id']}", headers=token_only(headers))
+    revoked = api.delete(f"/me/api-keys/{registration['key_id']}", headers=token_only(headers))
     assert revoked.status_code == 200
 
     response = api.get("/me", headers=headers)
@@ -108,7 +108,7 @@ def test_a_user_disabled_through_the_admin_api_is_refused_at_once_without_a_key(
 
 def test_a_key_only_route_says_whether_the_key_is_revoked_or_unknown(api, bedrock):
     headers, registration, _ = signed_up(api)
-    api.delete(f"/me/api-keys/{registration['api_key_id']}", headers=token_only(headers))
+    api.delete(f"/me/api-keys/{registration['key_id']}", headers=token_only(headers))
 
     revoked = api.get("/v1/models", headers={"x-api-key": headers["x-api-key"]})
     unknown = api.get("/v1/models", headers={"x-api-key": "not-a-key-of-anyone-at-all"})
