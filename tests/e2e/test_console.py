@@ -260,6 +260,10 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     refusal = page.get_by_role("alert").first
     refusal.wait_for()
     assert re.search(r"disabled|refused|no longer valid|signed out", refusal.inner_text(), re.IGNORECASE)
+    # The page's loads fail at once with the same refusal: it is shown once.
+    page.wait_for_load_state("networkidle")
+    shown = page.get_by_role("alert").all_inner_texts()
+    assert len(shown) == len(set(shown)), shown
     member.shot("chat", "member-refused")
 
     # Publication (PublishAllowed): the admin publishes a bot of their own.
@@ -270,6 +274,8 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     boss.page.goto(boss.page.url.replace("#/bots/edit", "#/bots/publication").replace("&saved=1", ""))
     boss.page.get_by_role("button", name="Publish").click()
     boss.page.get_by_text("/published/bots/").wait_for()
+    # The first key's value, shown once (the answer's key.api_key).
+    assert len(boss.page.get_by_test_id("secret-value").inner_text()) >= 20
     boss.shot("bots/publication")
 
     boss.close()

@@ -44,15 +44,34 @@ export function useAction(action) {
   return { run, busy, error, setError };
 }
 
+/** The same refusal from requests made at once (a page's loads) is shown once: a note hides itself while an
+ * earlier note on the page says the same. */
+function repeatsAnEarlierNote(node) {
+  return [...document.querySelectorAll("p.error[data-error]")].some(
+    (other) =>
+      other !== node &&
+      !other.hidden &&
+      other.dataset.error === node.dataset.error &&
+      other.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING,
+  );
+}
+
 export function ErrorNote({ error }) {
+  const box = useRef(null);
+  const [repeat, setRepeat] = useState(false);
+  useEffect(() => {
+    const repeats = Boolean(box.current) && repeatsAnEarlierNote(box.current);
+    if (repeats !== repeat) setRepeat(repeats);
+  });
   if (!error) return null;
+  const message = error.message || String(error);
   const code = error.code ? html`<code>${error.code}</code> ` : null;
   // A session the API no longer accepts (signed out, disabled, expired): offer the way back in.
   const again =
     error.status === 401
       ? html` <button type="button" class="link" onClick=${() => logout().finally(() => go("login"))}>Log in again</button>`
       : null;
-  return html`<p class="error" role="alert">${code}${error.message || String(error)}${again}</p>`;
+  return html`<p ref=${box} class="error" role="alert" data-error=${`${error.code || ""} ${message}`} hidden=${repeat}>${code}${message}${again}</p>`;
 }
 
 export function Loading({ state, children }) {
