@@ -151,6 +151,7 @@ class ConversationSummary(BaseModel):
     title: str
     created_at: str
     bot_id: str | None
+    bot_title: str | None = Field(description="The title of the bot it is with (None once that bot is gone).")
     deleted: bool
 
 
@@ -214,6 +215,7 @@ def user_conversations(
 ) -> ConversationPage:
     audit.resource = f"user/{user_id}/conversations"
     items, token = reports.conversations(user_id, _int(limit, "limit"), next_token)
+    titles = reports.bot_titles([c.bot_id for c in items if c.bot_id])
     return ConversationPage(
         conversations=[
             ConversationSummary(
@@ -221,6 +223,7 @@ def user_conversations(
                 title=c.title,
                 created_at=c.created_at,
                 bot_id=c.bot_id,
+                bot_title=titles.get(c.bot_id) if c.bot_id else None,
                 deleted=c.deleted_at is not None,
             )
             for c in items

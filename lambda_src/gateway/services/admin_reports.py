@@ -257,8 +257,7 @@ class AdminReports:
         titles of the published bots among them in another)."""
         bot_ids = {user_id: bot_of_subject(user_id) for user_id, _ in totals}
         profiles = self._sessions.profiles([user_id for user_id, _ in totals if not bot_ids[user_id]])
-        wanted_bots = [bot_id for bot_id in bot_ids.values() if bot_id]
-        titles = {bot.bot_id: bot.title for bot in self._bots.get_many(wanted_bots)} if wanted_bots else {}
+        titles = self.bot_titles([bot_id for bot_id in bot_ids.values() if bot_id])
         rows = []
         for user_id, total in totals:
             profile = profiles.get(user_id) or {}
@@ -343,6 +342,11 @@ class AdminReports:
             ),
             "top_users": top,
         }
+
+    def bot_titles(self, bot_ids: list[str]) -> dict[str, str]:
+        """The titles of these bots (one batch read; a deleted bot has none)."""
+        wanted = sorted(set(bot_ids))
+        return {bot.bot_id: bot.title for bot in self._bots.get_many(wanted)} if wanted else {}
 
     def _next(self, state: dict[str, object], scope: str) -> str | None:
         return self._pages.encode(json.dumps(state, default=_plain_number), scope)

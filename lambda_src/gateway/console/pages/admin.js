@@ -221,7 +221,7 @@ export function AdminUserPage({ params }) {
             ${d.conversations.conversations.map(
               (c) => html`<li>
                 <button type="button" class="link" aria-expanded=${open === c.conversation_id} onClick=${() => setOpen(open === c.conversation_id ? null : c.conversation_id)}>${c.title || "Untitled"}</button>
-                <small class="muted"> ${when(c.created_at)}${c.deleted ? " · deleted by the user" : ""}${c.bot_id ? " · bot" : ""}</small>
+                <small class="muted"> ${when(c.created_at)}${c.deleted ? " · deleted by the user" : ""}${c.bot_id ? ` · with the bot ${c.bot_title || c.bot_id}` : ""}</small>
                 ${open === c.conversation_id && html`<${Prompts} userId=${userId} conversationId=${c.conversation_id} />`}
               </li>`,
             )}

@@ -305,7 +305,7 @@ def test_key_names_are_key_id_and_api_key_with_the_old_ones_kept_for_a_release(a
 
 
 def test_admins_see_a_published_bots_calls_under_its_title(api, bedrock, stack, publisher):
-    headers, _ = publisher
+    headers, registration = publisher
     admin, _ = member_of(api, stack, "root@example.com", "Admin")
     bot_id, published = _publish(api, bedrock, headers)
     assert _ask(api, bedrock, bot_id, published["key"]["api_key"]).status_code == 200
@@ -316,3 +316,9 @@ def test_admins_see_a_published_bots_calls_under_its_title(api, bedrock, stack, 
     assert [(row["bot_id"], row["bot_title"]) for row in bot_rows] == [(bot_id, "Zorbania guide")]
     assert bot_rows[0]["cost_usd"] == bot_rows[0]["total_cost_usd"] > 0
     assert all(row["bot_id"] is None for row in rows if not row["user_id"].startswith("bot:"))
+
+    # A user's conversations with a bot, as an admin reads them, name the bot too.
+    started = api.post("/conversations", headers=headers, json={"bot_id": bot_id})
+    assert started.status_code == 201, started.text
+    listed = api.get(f"/admin/users/{registration['user_id']}/conversations", headers=admin).json()
+    assert [(c["bot_id"], c["bot_title"]) for c in listed["conversations"]] == [(bot_id, "Zorbania guide")]
