@@ -3,6 +3,7 @@ import json
 import boto3
 import pytest
 
+from gateway.clock import utcnow
 from tests.support.aws import REGION, STAGE
 from tests.unit.gateway.api.helpers import member_of, signed_up
 
@@ -311,10 +312,13 @@ def test_admins_see_a_published_bots_calls_under_its_title(api, bedrock, stack, 
     assert _ask(api, bedrock, bot_id, published["key"]["api_key"]).status_code == 200
 
     rows = api.get("/admin/users", headers=admin).json()["users"]
+    day = utcnow().strftime("%Y%m%d")  # the app's clock
+    top = api.get(f"/admin/analytics?start={day}00&end={day}23", headers=admin).json()["top_users"]
 
     bot_rows = [row for row in rows if row["user_id"] == f"bot:{bot_id}"]
     assert [(row["bot_id"], row["bot_title"]) for row in bot_rows] == [(bot_id, "Zorbania guide")]
     assert bot_rows[0]["cost_usd"] == bot_rows[0]["total_cost_usd"] > 0
+    assert [row["bot_title"] for row in top if row["bot_id"] == bot_id] == ["Zorbania guide"]
     assert all(row["bot_id"] is None for row in rows if not row["user_id"].startswith("bot:"))
 
     # A user's conversations with a bot, as an admin reads them, name the bot too.
