@@ -203,7 +203,7 @@ class ApiKeyService:
         and the items `also` names (table name, key) for the request; `record` is None unless the key is
         `owner_id`'s (when given). The owner is the token's user, else the one this process saw for the key's
         hash before (a key's owner never changes): only a key never seen needs a read of its own.
-        `accept(check.record)` then admits it."""
+        `accept(check.record, check.refusal)` then admits it, or refuses it saying why."""
         also = also or []
         if not value:
             raise ApiKeyMissingError()
