@@ -203,6 +203,47 @@ def _respond(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+_ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable: clients may branch on it."},
+                "message": {"type": "string", "description": "For people: says what to do."},
+                "details": {"type": "object", "description": "validation_error: the fields at fault."},
+                "type": {"type": "string", "description": "On /v1 only: OpenAI's error type."},
+            },
+        }
+    },
+}
+_BODY_ERRORS = {
+    "422": "validation_error (the fields at fault), invalid_json, body_not_object or missing_body; a route's "
+    "own rules may name a code of their own (e.g. invalid_password, conflicting_fields)",
+    "415": "unsupported_media_type: the body was not sent with content-type: application/json",
+}
+
+
+def describe_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """The app's OpenAPI with its one error shape where FastAPI describes its own: a route with a JSON body
+    answers 422 and 415 as `_body_refusal` and the validation handler do."""
+    spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": _BODY_ERRORS["422"], "content": error}
+            if "requestBody" in operation:
+                responses["415"] = {"description": _BODY_ERRORS["415"], "content": error}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        spec["components"]["schemas"].pop(unused, None)
+    return spec
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:

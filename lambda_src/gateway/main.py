@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 
 from gateway import __version__, deps
 from gateway.cors import cors_middleware
-from gateway.errors import install_error_handlers
+from gateway.errors import describe_errors, install_error_handlers
 from gateway.fastapi_compat import skip_unused_pydantic_v1_import
 from gateway.lazy_routers import LazyRouter, include_lazy_routers
 from gateway.logs import configure_logging
@@ -65,7 +65,9 @@ class GatewayApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         include_lazy_routers(self)
-        return super().openapi()
+        if self.openapi_schema is None:
+            self.openapi_schema = describe_errors(super().openapi())
+        return self.openapi_schema
 
 
 def create_app() -> FastAPI:

@@ -174,3 +174,25 @@ def test_the_import_leaves_the_collector_as_it_found_it_with_the_app_frozen_out_
     )
     out = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True, check=True).stdout
     assert out.split() == [str(collecting), "True"]
+
+
+def test_the_openapi_describes_the_error_answers_of_a_json_body_as_they_are_sent():
+    import jsonschema
+
+    client = _app_with_test_routes()
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/register"]["post"]["responses"]
+    assert {"415", "422"} <= set(responses)
+    assert "HTTPValidationError" not in json.dumps(spec)
+    error_schema = spec["components"]["schemas"]["Error"]
+    for status in ("415", "422"):
+        assert responses[status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+    sent = [
+        client.post("/echo", content=b"{}", headers={"content-type": "text/plain"}),
+        client.post("/echo", json={"name": "x", "password": "y"}),
+    ]
+    assert [answer.status_code for answer in sent] == [415, 422]
+    for answer in sent:
+        jsonschema.validate(answer.json(), error_schema)
