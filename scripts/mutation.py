@@ -17,6 +17,7 @@ Exit status: 1 when an unlisted mutant survived, 0 otherwise. Scores go to .loca
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -143,15 +144,19 @@ def mutmut_run(work: Path, seconds: float, children: int, mutants: list[str] | N
     """Run mutmut in `work` (only `mutants` when given); False when it was stopped at its time bound."""
     if seconds <= 0:
         return False
+    # A session of its own: at the bound, mutmut and the workers it forked stop together.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *(mutants or [])],
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(work)},
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *(mutants or [])],
-            cwd=work,
-            env={**os.environ, "PYTHONPATH": str(work)},
-            timeout=seconds,
-            stdout=subprocess.DEVNULL,
-        )
+        process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         return False
     return True
 
