@@ -402,17 +402,19 @@ def test_unpublishing_revokes_the_active_keys_deletes_them_and_the_plan_then_the
     revoke = world.repository.revoke_key
 
     def recording_revoke(key, at):
-        revoked.append(key.key_id)
+        revoked.append((key.key_id, at))
         return revoke(key, at)
 
     world.repository.revoke_key = recording_revoke
+    unpublished_at = iso(gateway_clock.peek())
     world.service.unpublish(OWNER, bot_id)
-    assert revoked == ["gwkey-2"]  # the one still active
+    assert revoked == [("gwkey-2", unpublished_at)]  # the one still active, revoked now
     assert sorted(world.gateway.deleted_keys) == ["gwkey-1", "gwkey-2"]
     assert world.gateway.deleted_plans == [("plan-1", ApiStage("api-1", "prod"))]
     assert world.repository.keys(bot_id) == []
     assert world.repository.publication(bot_id) is None
-    assert not world.repository.get(bot_id).published
+    bot = world.repository.get(bot_id)
+    assert (bot.published, bot.updated_at) == (False, unpublished_at)
 
 
 def test_a_published_bot_has_at_most_its_active_keys_and_revoked_ones_do_not_count(stack):
@@ -449,8 +451,9 @@ def test_revoking_a_key_marks_it_then_disables_it_in_the_gateway_once(stack, gat
 @pytest.mark.parametrize("value", [None, ""])
 def test_no_key_opens_a_published_bot(stack, value):
     world = _published(stack)
-    with pytest.raises(ApiKeyMissingError):
+    with pytest.raises(ApiKeyMissingError) as refused:
         world.service.resolve(world.bot.bot_id, value)
+    assert refused.value.message == "Send one of this bot's API keys in the x-api-key header."
 
 
 def test_a_bots_key_opens_only_that_bot_while_active_and_published(stack):
@@ -458,15 +461,19 @@ def test_a_bots_key_opens_only_that_bot_while_active_and_published(stack):
     bot_id = world.bot.bot_id
     bot, key = world.service.resolve(bot_id, "secret")
     assert (bot.bot_id, key.key_id) == (bot_id, "key1")
-    with pytest.raises(ApiKeyUnknownError):
+    with pytest.raises(ApiKeyUnknownError) as unknown:
         world.service.resolve("d" * 28, "secret")  # another bot's endpoint
+    assert unknown.value.message == (
+        "This is not an API key of this published bot (a user's API key does not work here)."
+    )
     world.repository.set_published(bot_id, False, "2026-11-29T00:00:01.000Z")
     with pytest.raises(NotPublishedError):
         world.service.resolve(bot_id, "secret")
     world.repository.set_published(bot_id, True, "2026-11-29T00:00:02.000Z")
     world.repository.revoke_key(world.repository.key(bot_id, "key1"), "2026-11-29T00:00:03.000Z")
-    with pytest.raises(ApiKeyRevokedError):
+    with pytest.raises(ApiKeyRevokedError) as revoked:
         world.service.resolve(bot_id, "secret")
+    assert revoked.value.message == "This bot key has been revoked: ask the bot's owner for an active one."
 
 
 def test_a_key_of_a_deleted_bot_opens_nothing(stack):
