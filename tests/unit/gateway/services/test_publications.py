@@ -100,6 +100,18 @@ def test_owner_standing_is_cached_briefly_refreshed_by_admin_changes_and_a_delet
     assert not standing.may_publish("gone")
 
 
+def test_an_owners_standing_changed_by_another_process_is_seen_at_the_next_call(stack):
+    pool, clock = _Pool(), _Clock()
+    standing, _ = _owner_standing(pool, clock)
+    assert standing.may_publish("owner")
+    pool.users["owner"] = (True, ["CreatingBotAllowed"])
+    assert standing.may_publish("owner")  # cached
+    # Another process's admin call moves the rights version in the table; this process has not forgotten them.
+    AccessRepository(get_settings().table_api_keys).bump_rights_version("owner")
+    assert not standing.may_publish("owner")
+    assert pool.reads == 2
+
+
 CAP = PublicationMax(
     rate_limit=10, burst_limit=20, quota_per_day=100, quota_per_week=500, quota_per_month=1000
 )
@@ -183,11 +195,13 @@ def test_a_hidden_bot_or_one_whose_owner_may_no_longer_publish_is_unavailable(st
     with pytest.raises(BotUnavailableError) as refused:
         world.service.resolve(world.bot.bot_id, "secret")
     assert (refused.value.status_code, refused.value.code) == (403, "bot_unavailable")
+    assert refused.value.message == "This bot has been hidden by an administrator."
     world.repository.save(world.bot, None, previous=hidden)  # visible again
     world.pool.users["owner"] = (True, ["CreatingBotAllowed"])
     world.service._owner_standing = _owner_standing(world.pool)[0]
-    with pytest.raises(BotUnavailableError):
+    with pytest.raises(BotUnavailableError) as no_longer:
         world.service.resolve(world.bot.bot_id, "secret")
+    assert no_longer.value.message == "This bot's owner may no longer publish it."
 
 
 def test_an_admin_may_unpublish_any_bot_and_its_keys_stop_at_once(stack):
@@ -445,7 +459,7 @@ def test_revoking_a_key_marks_it_then_disables_it_in_the_gateway_once(stack, gat
     assert world.gateway.disabled == ["gwkey-1"]
     with pytest.raises(NotFoundError) as missing:
         world.service.revoke_key(OWNER, bot_id, "gwkey-9")
-    assert missing.value.code == "api_key_not_found"
+    assert (missing.value.code, missing.value.message) == ("api_key_not_found", "No such API key.")
 
 
 @pytest.mark.parametrize("value", [None, ""])
