@@ -158,6 +158,9 @@ def mutmut_run(work: Path, seconds: float, children: int, mutants: list[str] | N
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         return False
+    except BaseException:  # interrupted (Ctrl-C, or SIGTERM: see main): the session goes with us
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     return True
 
 
@@ -189,6 +192,8 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown modules: {unknown}; known: {list(MODULES)}")
         return 2
+    # Terminated like interrupted, so that mutmut's session (not in our process group) is stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     budget = float(os.environ.get("MUTATION_MINUTES", "30")) * 60
     children = int(os.environ.get("MUTATION_CHILDREN", "2"))
     started = time.monotonic()

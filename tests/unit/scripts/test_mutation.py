@@ -4,6 +4,8 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from scripts import mutation
 
 REPO = Path(__file__).resolve().parents[3]
@@ -56,3 +58,22 @@ def test_a_run_that_ends_within_its_bound_is_finished(tmp_path, monkeypatch):
     monkeypatch.setattr(mutation.sys, "executable", _fake_mutmut(tmp_path, "exit 0\n"))
     assert mutation.mutmut_run(tmp_path, 30, children=1) is True
     assert mutation.mutmut_run(tmp_path, 0, children=1) is False  # no time left: not started
+
+
+def test_an_interrupted_run_stops_mutmut_with_every_worker_it_forked(tmp_path, monkeypatch):
+    fake = _fake_mutmut(tmp_path, "sleep 60 &\necho $! > worker.pid\nsleep 60\n")
+    monkeypatch.setattr(mutation.sys, "executable", fake)
+
+    def interrupt(*args, **kwargs):
+        while not (tmp_path / "worker.pid").exists():
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mutation.subprocess.Popen, "wait", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        mutation.mutmut_run(tmp_path, 60, children=1)
+    worker = int((tmp_path / "worker.pid").read_text())
+    waited_until = time.monotonic() + 5
+    while not _gone(worker) and time.monotonic() < waited_until:
+        time.sleep(0.05)
+    assert _gone(worker)
