@@ -89,21 +89,10 @@ class _Pool:
 
 
 def _service(stack, pool=None, per_minute=30, max_allowed_users=20):
+    """The service over the tables of the test stack (moto)."""
     settings = get_settings()
-    return BotService(
-        BotRepository(settings.table_bots),
-        None,
-        pool,
-        None,
-        None,
-        None,
-        PageTokens(lambda: b"test-key"),
-        retrieved_passages=4,
-        allowed_knowledge_bases=(),
-        directory_budget=DirectoryBudget(LimitRepository(settings.table_usage), per_minute),
-        max_bots_per_user=100,
-        max_allowed_users=max_allowed_users,
-    )
+    budget = DirectoryBudget(LimitRepository(settings.table_usage), per_minute)
+    return _sharing_service(pool, budget, BotRepository(settings.table_bots), max_allowed_users)
 
 
 def test_more_allowed_users_than_allowed_is_400_before_any_lookup(stack):
@@ -270,6 +259,7 @@ class _Budget:
 
 
 def _sharing_service(pool=None, budget=None, repository=None, max_allowed_users=20):
+    """The service with what sharing uses given; the rest (models, knowledge) absent."""
     return BotService(
         repository,
         None,
