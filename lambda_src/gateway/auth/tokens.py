@@ -5,6 +5,7 @@ per process and refetched only when a token names an unknown `kid`, at most once
 a flood of forged tokens cannot turn into a flood of JWKS fetches.
 """
 
+import base64
 import json
 import threading
 import time
@@ -21,6 +22,20 @@ _LEEWAY_SECONDS = 5
 class InvalidTokenError(UnauthorizedError):
     code = "invalid_token"
     message = "The token is missing, malformed, expired or not issued for this application."
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The token's header, read only to choose the key: jwt.decode then checks the whole token (header
+    included) as it would without it. PyJWT's own reader parses and checks every segment, byte by byte in
+    Python: reading the header with it too parsed each token twice (about 0.02 ms a token here)."""
+    encoded = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, RecursionError) as exc:  # not base64 (binascii.Error), UTF-8 or (shallow) JSON
+        raise InvalidTokenError() from exc
+    if not isinstance(header, dict):
+        raise InvalidTokenError()
+    return header
 
 
 def fetch_json(url: str, timeout: float = 3.0) -> dict[str, Any]:
@@ -79,10 +94,7 @@ class TokenVerifier:
         # PyJWT loads `cryptography` (~100 ms): the first token pays it, not every cold start.
         import jwt
 
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidTokenError() from exc
+        header = _unverified_header(token)
         if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
             raise InvalidTokenError()
         key = self._jwks.key(header["kid"])

@@ -126,6 +126,10 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ("unknown kid", sign(claims(), key=OTHER_KEY, kid="other")),
         ("no kid", jwt.encode(claims(), PRIVATE_KEY, algorithm="RS256")),
         ("right kid, other key", sign(claims(), key=OTHER_KEY, kid="dummy")),
+        ("header not an object", "W10." + sign(claims()).split(".", 1)[1]),  # base64url of []
+        ("header not base64", "é." + sign(claims()).split(".", 1)[1]),
+        ("header deeply nested", jwt.utils.base64url_encode(b"[" * 100_000).decode() + ".e30.e30"),
+        ("padded header, other key", sign(claims(), key=OTHER_KEY, kid="dummy").replace(".", "=.", 1)),
     ],
 )
 def test_bad_tokens_are_refused_without_echo(case, token):
@@ -204,3 +208,14 @@ def test_the_refetch_interval_ends_exactly_on_time():
 
 def test_a_few_seconds_of_clock_skew_are_allowed():
     assert verifier().verify(sign(claims(exp=int(time.time()) - 3)))["sub"] == "user-1"
+
+
+def test_a_token_is_parsed_by_pyjwt_once(monkeypatch):
+    # PyJWT's parsing checks each byte in Python: the key is chosen from the header read without it.
+    loads = []
+    original = jwt.api_jws.PyJWS._load
+    monkeypatch.setattr(
+        jwt.api_jws.PyJWS, "_load", lambda self, token: loads.append(1) or original(self, token)
+    )
+    assert verifier().verify(sign(claims()))["sub"]
+    assert len(loads) == 1
