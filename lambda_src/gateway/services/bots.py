@@ -316,7 +316,7 @@ class BotService:
         first share that admits it (the user's own, then the groups in order)."""
         scope = f"bots.list:{member.user_id}"
         position = self._page_tokens.decode(next_token, scope)
-        state: dict[str, Any] = json.loads(position) if position else {"part": 0, "start": None}
+        state: dict[str, Any] = json.loads(position) if position else {"part": 0}  # no start: the first page
         partitions = _share_partitions(member)
         mine: list[BotItem] = []
         shared: list[BotItem] = []

@@ -277,16 +277,19 @@ def _sharing_service(pool=None, budget=None, repository=None, max_allowed_users=
 
 
 def test_names_are_resolved_once_each_emails_in_lower_case_the_owner_left_out():
-    pool = _Pool({"ann@x.com": "id-ann", "bob@x.com": "id-bob", "own@x.com": "owner"})
+    pool = _Pool({"ann@x.com": "id-ann", "bob@x.com": "Id-Bob", "own@x.com": "owner"})
     budget = _Budget()
     service = _sharing_service(pool, budget)
     users = service._resolve_users(
-        [" Ann@X.com ", "ann@x.com", "id-bob", " id-bob", "own@x.com"],
+        [" Ann@X.com ", "ann@x.com", "Id-Bob", " Id-Bob", "own@x.com"],
         "owner",
         (SharedUser("id-old", "old@x.com"),),
     )
-    assert users == (SharedUser("id-ann", "ann@x.com"), SharedUser("id-bob", "bob@x.com"))
-    assert budget.spent == [("owner", 3)]  # ann, id-bob, own: three names to look up
+    assert users == (
+        SharedUser("id-ann", "ann@x.com"),
+        SharedUser("Id-Bob", "bob@x.com"),
+    )  # ids keep their case
+    assert budget.spent == [("owner", 3)]  # ann, Id-Bob, own: three names to look up
     assert pool.lookups == 3
 
 
@@ -314,7 +317,10 @@ def test_as_many_names_as_allowed_pass_and_one_more_is_refused():
     with pytest.raises(BadRequestError) as refused:
         service._resolve_users(["u0@x.com", "u1@x.com", "u2@x.com"], "owner", ())
     assert refused.value.details == {"max_allowed_users": 2}
-    assert "at most 2 users" in refused.value.message
+    assert (
+        refused.value.message
+        == "A bot is shared with at most 2 users by name: share it with a group instead."
+    )
 
 
 class _Groups:
