@@ -320,7 +320,7 @@ def test_publishing_makes_a_plan_on_the_default_stage_its_record_and_a_first_key
     assert world.gateway.keys[0]["name"].startswith(f"bot-{bot_id}-")
     with pytest.raises(ConflictError) as again:
         world.service.publish(OWNER, bot_id, THROTTLE, QUOTA)
-    assert again.value.code == "already_published"
+    assert (again.value.code, again.value.message) == ("already_published", "The bot is already published.")
     assert len(world.gateway.plans) == 1
 
 
