@@ -311,7 +311,8 @@ def test_publishing_makes_a_plan_on_the_default_stage_its_record_and_a_first_key
     ]
     assert publication == PublicationItem(bot_id, "plan-1", "api-1", "prod", THROTTLE, QUOTA, created_at)
     assert world.repository.publication(bot_id) == publication
-    assert world.repository.get(bot_id).published
+    bot = world.repository.get(bot_id)
+    assert (bot.published, bot.updated_at) == (True, created_at)
     assert (key.bot_id, key.key_id, key.key_hash, key.state) == (bot_id, "gwkey-1", hash_key(value), "active")
     assert world.repository.keys(bot_id) == [key]
     assert world.gateway.keys[0]["usage_plan_id"] == "plan-1"
