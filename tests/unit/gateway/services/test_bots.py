@@ -145,6 +145,9 @@ def test_the_bot_list_pages_mine_then_shared_once_each(stack):
     by_group = _save(
         repository, 12, shared_scope="partial", allowed_users=(), allowed_groups=("CreatingBotAllowed",)
     )
+    by_group_too = _save(
+        repository, 14, shared_scope="partial", allowed_users=(), allowed_groups=("CreatingBotAllowed",)
+    )
     _save(repository, 13, shared_scope="partial", allowed_users=(), allowed_groups=("Admin",))
     listed_mine, listed_shared, token, pages = [], [], None, 0
     while True:
@@ -157,7 +160,9 @@ def test_the_bot_list_pages_mine_then_shared_once_each(stack):
         if token is None:
             break
     assert listed_mine == [bot.bot_id for bot in reversed(mine)]
-    assert sorted(listed_shared) == sorted([by_user.bot_id, by_both.bot_id, by_group.bot_id])
+    assert sorted(listed_shared) == sorted(
+        [by_user.bot_id, by_both.bot_id, by_group.bot_id, by_group_too.bot_id]
+    )
     assert pages >= 3
     with pytest.raises(InvalidPageTokenError):  # a token is the member's own
         service.list_for(Member("someone"), 2, service.list_for(member, 2, None).next_token)
