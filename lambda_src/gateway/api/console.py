@@ -10,18 +10,22 @@ the new ones.
 
 import functools
 import hashlib
+import html
 from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from gateway.errors import NotFoundError
+from gateway.settings import get_settings
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "console"
 INDEX = "index.html"
 VERSION_PLACEHOLDER = "__CONSOLE_VERSION__"
+# The sign-up form states the pool's own rule (Terraform's `password_policy`), not a copy of the default.
+RULE_PLACEHOLDER = "__PASSWORD_RULE__"
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -66,7 +70,9 @@ def version() -> str:
 
 @functools.cache
 def index_page() -> bytes:
-    return (ASSETS_DIR / INDEX).read_bytes().replace(VERSION_PLACEHOLDER.encode(), version().encode())
+    rule = html.escape(get_settings().password_policy.in_words(), quote=True)
+    page = (ASSETS_DIR / INDEX).read_text(encoding="utf-8")
+    return page.replace(VERSION_PLACEHOLDER, version()).replace(RULE_PLACEHOLDER, rule).encode()
 
 
 @router.get("/", name="console.index")

@@ -26,6 +26,11 @@ export function LoginPage() {
   </section>`;
 }
 
+// The pool's password rule, as the page was served with it (Terraform's password_policy).
+function passwordRule() {
+  return document.querySelector('meta[name="password-rule"]')?.content ?? "";
+}
+
 export function SignUpPage() {
   const [step, setStep] = useState("details");
   const [form, setForm] = useState({ email: "", password: "", fullname: "", code: "" });
@@ -76,7 +81,7 @@ export function SignUpPage() {
     <form onSubmit=${on(signUp)}>
       <${Field} label="Full name"><input name="fullname" autocomplete="name" required value=${form.fullname} onInput=${set("fullname")} /></${Field}>
       <${Field} label="Work email"><input name="email" type="email" autocomplete="email" required value=${form.email} onInput=${set("email")} /></${Field}>
-      <${Field} label="Password" hint="At least 12 characters, with upper case, lower case and a number."><input name="password" type="password" autocomplete="new-password" required value=${form.password} onInput=${set("password")} /></${Field}>
+      <${Field} label="Password" hint=${passwordRule()}><input name="password" type="password" autocomplete="new-password" required value=${form.password} onInput=${set("password")} /></${Field}>
       <${ErrorNote} error=${signUp.error} />
       <button type="submit" class="primary" disabled=${signUp.busy}>Sign up</button>
     </form>

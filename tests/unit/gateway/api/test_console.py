@@ -74,6 +74,52 @@ def test_the_page_is_served_at_the_root_with_a_strict_policy_and_no_cache(client
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+class _Metas(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.content: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "meta" and "name" in attributes:
+            self.content[attributes["name"]] = attributes.get("content", "")
+
+
+def _password_rule(client) -> str:
+    metas = _Metas()
+    metas.feed(client.get("/").text)
+    return metas.content["password-rule"]
+
+
+def test_the_sign_up_form_states_the_pools_password_rule(client, monkeypatch):
+    from gateway.settings import get_settings
+
+    assert _password_rule(client) == get_settings().password_policy.in_words()
+    assert "at least 12 characters" in _password_rule(client)
+
+    # Terraform sets another policy: the page served by that function states it, not the default.
+    monkeypatch.setenv(
+        "GATEWAY_PASSWORD_POLICY",
+        '{"minimum_length": 20, "require_uppercase": false, "require_symbols": true}',
+    )
+    get_settings.cache_clear()
+    console.index_page.cache_clear()
+    try:
+        assert _password_rule(client) == (
+            "The password must have at least 20 characters, with a lower-case letter, a number, a symbol."
+        )
+    finally:
+        monkeypatch.delenv("GATEWAY_PASSWORD_POLICY")
+        get_settings.cache_clear()
+        console.index_page.cache_clear()
+
+
+def test_the_sign_up_form_reads_its_hint_from_the_page():
+    source = (CONSOLE / "pages" / "auth.js").read_text()
+    assert 'meta[name="password-rule"]' in source
+    assert "At least 12 characters" not in source
+
+
 def test_the_page_has_no_inline_script_and_only_relative_urls(client):
     response, refs = _page(client)
     assert refs.scripts
