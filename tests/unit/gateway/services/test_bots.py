@@ -164,6 +164,11 @@ def test_the_bot_list_pages_mine_then_shared_once_each(stack):
         [by_user.bot_id, by_both.bot_id, by_group.bot_id, by_group_too.bot_id]
     )
     assert pages >= 3
+    whole = service.list_for(member, 10, None)  # one page: the shared bots newest first
+    assert [bot.bot_id for bot in whole.shared] == [
+        bot.bot_id for bot in (by_group_too, by_group, by_both, by_user)
+    ]
+    assert whole.next_token is None
     with pytest.raises(InvalidPageTokenError):  # a token is the member's own
         service.list_for(Member("someone"), 2, service.list_for(member, 2, None).next_token)
 
