@@ -23,7 +23,9 @@ from gateway.providers.bedrock import BedrockModels, Invocation
 from gateway.repositories import transactions
 from gateway.repositories.usage import DuplicateRequestError, MeteringBusyError
 from gateway.services.models import Caller
+from gateway.services.pricing import price_table
 from gateway.services.reconciler import Reconciler
+from gateway.settings import get_settings
 from tests.support.aws import REGION
 from tests.support.bedrock import SHAPES
 from tests.support.events import LambdaContext
@@ -311,8 +313,33 @@ def test_a_call_that_reserved_nothing_and_cannot_be_stored_at_all_is_logged(mete
     _unreserved_call(service, "ada", "r-1")
     assert _calls(_items()) == []
     (lost,) = [record for record in caplog.records if record.getMessage() == "unsettled call lost"]
-    assert (lost.call_request_id, lost.output_tokens) == ("r-1", 7)
+    assert (lost.call_request_id, lost.user_id, lost.model_id, lost.status) == (
+        "r-1",
+        "ada",
+        HAIKU.model_id,
+        "ok",
+    )
+    assert (lost.input_tokens, lost.output_tokens, lost.cost_micros) == (11, 7, outcome_cost(11, 7))
     assert_counters_match_settled_calls()
+
+
+def outcome_cost(input_tokens: int, output_tokens: int) -> int:
+    """What the gateway's price table charges for a call of the test model."""
+    return price_table().cost_micros(
+        HAIKU.model_id, get_settings().region, TokenUsage(input_tokens, output_tokens)
+    )
+
+
+def test_a_call_whose_pending_put_went_through_unanswered_is_kept_for_the_reconciler(metering, caplog):
+    service, faults, _, _ = metering
+    faults.script(*["throttling"] * transactions.DEFAULT_POLICY.attempts)
+    puts = FaultInjector(operations=("PutItem",)).attach(aws.client("dynamodb"))
+    puts.script("answer_lost")  # the pending item is stored, its answer lost
+    _unreserved_call(service, "ada", "r-1")
+    (call,) = _calls(_items())
+    assert (call["status"], int(call["outcome"]["output_tokens"])) == ("pending", 7)
+    assert [r for r in caplog.records if r.getMessage() == "unsettled call lost"] == []
+    assert_counters_match_settled_calls_once_reconciled(outcome_cost(11, 7))
 
 
 def test_a_failed_model_call_that_reserved_nothing_is_recorded_failed(metering):
