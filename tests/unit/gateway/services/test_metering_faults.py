@@ -190,12 +190,14 @@ def test_a_settlement_that_still_fails_keeps_its_outcome_and_the_reconciler_sett
     assert_counters_match_settled_calls()
 
 
-def test_a_call_left_pending_without_an_outcome_is_released(metering):
+def test_a_call_left_pending_without_an_outcome_is_released(metering, caplog):
     service, faults, item_faults, _ = metering
     faults.script(None, *["throttling"] * transactions.DEFAULT_POLICY.attempts)
     item_faults.script("connection")  # the outcome cannot be stored either
     _call(service, "ada", "r-1")
     assert "outcome" not in _calls(_items())[0]
+    (lost,) = [r for r in caplog.records if r.getMessage() == "outcome of an unsettled call not stored"]
+    assert lost.call_request_id == "r-1"
     assert _reconcile().released == 1
     (call,) = _calls(_items())
     assert call["status"] not in ("pending", "ok")  # a failed call
