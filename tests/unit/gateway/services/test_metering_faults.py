@@ -190,6 +190,19 @@ def test_a_settlement_that_still_fails_keeps_its_outcome_and_the_reconciler_sett
     assert_counters_match_settled_calls()
 
 
+def test_a_reconciled_call_is_counted_under_its_own_user_and_model(metering):
+    service, faults, _, _ = metering
+    faults.script(None, *["conflict"] * transactions.DEFAULT_POLICY.attempts)
+    _call(service, "ada", "r-1")
+    assert _reconcile().settled == 1
+    per_model = [i for i in _items() if i["pk"] == "USER#ada" and f"#MODEL#{HAIKU.model_id}" in i["sk"]]
+    assert per_model  # the day's and the month's
+    assert all(
+        (i["model_id"], int(i["requests"]), int(i["output_tokens"])) == (HAIKU.model_id, 1, 7)
+        for i in per_model
+    )
+
+
 def test_a_call_left_pending_without_an_outcome_is_released(metering, caplog):
     service, faults, item_faults, _ = metering
     faults.script(None, *["throttling"] * transactions.DEFAULT_POLICY.attempts)
