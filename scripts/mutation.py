@@ -172,7 +172,9 @@ def run(name: str, seconds: float, children: int) -> tuple[int, int, list[str]]:
     work = prepare(name, module.source, module.tests)
     finished = mutmut_run(work, seconds, children)
     found = results(work)
-    alive = sorted(m for m, status in found.items() if status in ("survived", "no tests"))
+    # Listed equivalent mutants survive any test: not worth the slow tests' time.
+    known = equivalent_mutants()
+    alive = sorted(m for m, status in found.items() if status in ("survived", "no tests") and m not in known)
     if finished and alive and module.api_tests:
         api_work = prepare(f"{name}-api", module.source, module.api_tests)
         finished = mutmut_run(api_work, deadline - time.monotonic(), children, alive)
