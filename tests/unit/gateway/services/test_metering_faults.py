@@ -174,10 +174,13 @@ def test_a_condition_that_failed_is_not_retried():
     assert transactions.is_transient(transaction_conflict(3))
 
 
-def test_a_settlement_that_still_fails_keeps_its_outcome_and_the_reconciler_settles_it(metering):
+def test_a_settlement_that_still_fails_keeps_its_outcome_and_the_reconciler_settles_it(metering, caplog):
     service, faults, _, _ = metering
     faults.script(None, *["conflict"] * transactions.DEFAULT_POLICY.attempts)
     outcome = _call(service, "ada", "r-1")  # the caller still gets its answer
+    (deferred,) = [r for r in caplog.records if r.getMessage() == "settlement deferred to the reconciler"]
+    assert (deferred.call_request_id, deferred.reason) == ("r-1", "ClientError")
+    assert "TransactionConflict" in deferred.code.split(",")  # one code per item of the transaction
     (call,) = _calls(_items())
     assert call["status"] == "pending"
     assert int(call["outcome"]["output_tokens"]) == 7
