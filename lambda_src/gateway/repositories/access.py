@@ -55,7 +55,7 @@ class AccessRepository:
 
     def bump_rights_version(self, user_id: str) -> None:
         self._table.update_item(
-            Key={"pk": f"USER#{user_id}", "sk": "SESSION"},
+            Key=session_key(user_id),
             UpdateExpression="ADD rights_version :one",
             ExpressionAttributeValues={":one": 1},
         )
