@@ -1,7 +1,10 @@
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 import time
+import urllib.request
 
 import jwt
 import pytest
@@ -10,7 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 from moto.utilities.utils import load_resource
 
-from gateway.auth.tokens import JWKS_REFRESH_INTERVAL_SECONDS, InvalidTokenError, JwksCache, TokenVerifier
+from gateway.auth.tokens import (
+    JWKS_REFRESH_INTERVAL_SECONDS,
+    InvalidTokenError,
+    JwksCache,
+    TokenVerifier,
+    fetch_json,
+)
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT_ID = "client-123"
@@ -219,3 +228,77 @@ def test_a_token_is_parsed_by_pyjwt_once(monkeypatch):
     )
     assert verifier().verify(sign(claims()))["sub"]
     assert len(loads) == 1
+
+
+class _JwksHandler(http.server.BaseHTTPRequestHandler):
+    """Serves the pool's JWKS on loopback, recording the paths asked for in its server's `paths`."""
+
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        body = json.dumps(PUBLIC_JWKS).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # no request lines on stderr
+        pass
+
+
+@pytest.fixture
+def jwks_server():
+    """A JWKS endpoint on 127.0.0.1 (a free port), for the fetch over real HTTP."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _JwksHandler)
+    server.paths = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", server.paths
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_the_jwks_is_read_over_http_and_verifies_tokens_by_default(jwks_server):
+    url, paths = jwks_server
+    assert fetch_json(f"{url}/pool/.well-known/jwks.json") == PUBLIC_JWKS
+    assert paths == ["/pool/.well-known/jwks.json"]
+    checker = TokenVerifier(JwksCache(f"{url}/jwks"), ISSUER, CLIENT_ID)  # the default fetch: fetch_json
+    assert checker.verify(sign(claims()))["sub"] == "user-1"
+    assert paths[1:] == ["/jwks"]
+
+
+class _Opened:
+    """What urlopen returns, as fetch_json uses it: a context manager whose read() is the body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return self.body
+
+
+def test_the_jwks_fetch_waits_three_seconds_unless_told_and_takes_https(monkeypatch):
+    opened = []
+
+    def urlopen(url, timeout=None):
+        opened.append((url, timeout))
+        return _Opened(b'{"keys": []}')
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    assert fetch_json("https://cognito-idp/jwks") == {"keys": []}
+    assert fetch_json("https://cognito-idp/jwks", timeout=0.5) == {"keys": []}
+    assert opened == [("https://cognito-idp/jwks", 3.0), ("https://cognito-idp/jwks", 0.5)]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://host/jwks", "jwks", "HTTPS//host"])
+def test_a_jwks_url_that_is_not_http_is_never_opened(monkeypatch, url):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *args, **kwargs: pytest.fail("opened"))
+    with pytest.raises(ValueError, match=r"^JWKS URL must be http\(s\)$"):
+        fetch_json(url)
