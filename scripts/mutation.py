@@ -62,13 +62,18 @@ MODULES: dict[str, Module] = {
     "tokens": Module("lambda_src/gateway/auth/tokens.py", (f"{UNIT}/auth/test_tokens.py",)),
     "usage": Module(
         "lambda_src/gateway/repositories/usage.py",
-        (f"{UNIT}/services/test_metering_faults.py",),
-        (f"{UNIT}/api/test_limits.py",),
+        (f"{UNIT}/repositories/test_usage.py",),
+        (f"{UNIT}/services/test_metering_faults.py", f"{UNIT}/api/test_limits.py"),
     ),
     "metering": Module(
         "lambda_src/gateway/services/models.py",
-        (f"{UNIT}/services/test_models_failures.py",),
-        (f"{UNIT}/api/test_limits.py", f"{UNIT}/api/test_bedrock.py"),
+        (f"{UNIT}/services/test_models.py",),
+        (
+            f"{UNIT}/services/test_models_failures.py",
+            f"{UNIT}/services/test_metering_faults.py",
+            f"{UNIT}/api/test_limits.py",
+            f"{UNIT}/api/test_bedrock.py",
+        ),
     ),
     "api_keys": Module(
         "lambda_src/gateway/services/api_keys.py",
