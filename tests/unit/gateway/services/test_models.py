@@ -27,7 +27,7 @@ from gateway.providers.bedrock import (
 from gateway.repositories import transactions
 from gateway.repositories.limits import LimitRepository, Windows
 from gateway.repositories.usage import UsageRepository
-from gateway.services.limits import LimitExceededError, LimitService
+from gateway.services.limits import LimitExceededError, LimitService, seconds_until_window_ends
 from gateway.services.models import (
     Answer,
     Caller,
@@ -472,7 +472,10 @@ def test_a_guardrail_without_a_message_answers_the_default_one(service, bedrock)
 # Limits
 
 
-def test_a_call_past_a_limit_is_refused_before_the_model_with_the_limit_it_passes(service, bedrock):
+def test_a_call_past_a_limit_is_refused_before_the_model_with_the_limit_it_passes(
+    service, bedrock, gateway_clock
+):
+    started = gateway_clock.peek()
     bedrock.answers += [_invocation(HAIKU.response), _invocation(HAIKU.response)]
     service.invoke(_caller(request_id="r-1"), HAIKU.model_id, PARAMETERS)
     service.invoke(_caller(request_id="r-2"), HAIKU.model_id, PARAMETERS)
@@ -483,14 +486,15 @@ def test_a_call_past_a_limit_is_refused_before_the_model_with_the_limit_it_passe
         "limit_name": "requests_per_minute",
         "limit": 2,
         "used": 2,
-        "window": "MINUTE#2026-03-11T10:20",
-        "retry_after_seconds": 45,
+        "window": Windows.at(started).minute,
+        "retry_after_seconds": seconds_until_window_ends("MINUTE", started),
     }
     assert len(bedrock.calls) == 2
     assert _call_item("r-3") is None
 
 
-def test_the_limit_refused_is_the_window_that_refused(service, bedrock):
+def test_the_limit_refused_is_the_window_that_refused(service, bedrock, gateway_clock):
+    started = gateway_clock.peek()
     bedrock.answers.append(_invocation(HAIKU.response, TokenUsage(9950, 0)))
     service.invoke(_caller(request_id="r-1"), HAIKU.model_id, PARAMETERS)
     with pytest.raises(LimitExceededError) as refused:
@@ -499,7 +503,7 @@ def test_the_limit_refused_is_the_window_that_refused(service, bedrock):
     assert (details["limit_name"], details["used"], details["window"]) == (
         "tokens_per_day",
         9950,
-        "DAY#2026-03-11",
+        Windows.at(started).day,
     )
 
 
