@@ -24,6 +24,8 @@ export GATEWAY_TEST_AWS_CALLS_DIR ?= $(CURDIR)/.local/aws-calls/make
 #: SINCE, FOLLOW=0     make logs: minutes of past lines (10); print them and exit instead of following
 #: DURATION            make bench-http: seconds per concurrency level (10)
 #: MODULES             make mutation: the rule modules to mutate (all)
+#: UNIT_WORKERS        make unit, boundaries: processes the unit tests run on, a test file to each (2; 0: one)
+#: RUNS                make boundaries: full unit runs, the clock at each boundary in turn (20)
 #: PYTHON312           the CPython 3.12 to build .venv with (found on PATH or under pyenv)
 .PHONY: help
 help: ## list the targets and the variables that matter
@@ -55,9 +57,21 @@ lint: venv ## ruff (lint + format check) and terraform fmt -check
 validate: ## terraform init + validate of every module and environment, offline (5.x where TF_AWS5_MIRROR has it)
 	scripts/terraform-check.sh
 
+# The unit tests run on both cores (pytest-xdist), each test file on one process in its order: a file's
+# module fixtures are built once, and tests that follow one another there (test_stack_isolation.py) do.
+UNIT_WORKERS ?= 2
+UNIT_XDIST = $(if $(filter-out 0,$(UNIT_WORKERS)),-n $(UNIT_WORKERS) --dist loadfile)
+# pytest keeps the test modules it rewrites (about 2 s of each process's start) only where Python may write
+# bytecode: a PYTHONDONTWRITEBYTECODE exported in the shell is dropped for the unit runs.
+UNIT_ENV = PYTHONDONTWRITEBYTECODE=
+
 .PHONY: unit
-unit: venv ## unit tests (moto in-process, FastAPI TestClient)
-	$(PY) -m pytest tests/unit -q
+unit: venv ## unit tests (moto in-process, FastAPI TestClient) on UNIT_WORKERS processes
+	$(UNIT_ENV) $(PY) -m pytest tests/unit -q $(UNIT_XDIST)
+
+.PHONY: boundaries
+boundaries: venv ## the unit suite RUNS times (20), clock at the last second of a minute, day, month, year in turn
+	$(UNIT_ENV) UNIT_WORKERS="$(UNIT_WORKERS)" $(PY) scripts/boundaries.py $(RUNS)
 
 .PHONY: mutation
 mutation: venv ## mutation testing (mutmut) of the rule modules, bounded to 30 min: make mutation [MODULES="limits pricing"]

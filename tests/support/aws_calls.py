@@ -28,6 +28,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -337,12 +338,29 @@ def _library_dirs() -> tuple[str, ...]:
     return (*packages, __file__)
 
 
-def unit_recording() -> str:
-    """Where the unit run records: $GATEWAY_TEST_AWS_CALLS_DIR/unit.jsonl (.local/aws-calls/ of the repo)."""
+def _unit_recording_dir() -> str:
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(
-        os.environ.get("GATEWAY_TEST_AWS_CALLS_DIR", os.path.join(repo, ".local", "aws-calls")), "unit.jsonl"
-    )
+    return os.environ.get("GATEWAY_TEST_AWS_CALLS_DIR", os.path.join(repo, ".local", "aws-calls"))
+
+
+def unit_recording() -> str:
+    """Where the unit run records: $GATEWAY_TEST_AWS_CALLS_DIR/unit.jsonl (.local/aws-calls/ of the repo); in
+    a pytest-xdist worker, that worker's own unit.<worker>.jsonl beside it (see gather_worker_recordings)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return os.path.join(_unit_recording_dir(), f"unit.{worker}.jsonl" if worker else "unit.jsonl")
+
+
+def worker_recordings() -> list[Path]:
+    """The pytest-xdist workers' recordings of the unit run, in the workers' order."""
+    return sorted(Path(_unit_recording_dir()).glob("unit.gw*.jsonl"))
+
+
+def gather_worker_recordings() -> None:
+    """Append the workers' recordings to unit.jsonl, which the end-to-end IAM test reads, and remove them."""
+    with open(unit_recording(), "ab") as gathered:
+        for recording in worker_recordings():
+            gathered.write(recording.read_bytes())
+            recording.unlink()
 
 
 def read(path: str) -> list[dict[str, Any]]:

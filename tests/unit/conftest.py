@@ -2,7 +2,12 @@
 
 Every unit run records the AWS calls the app's code makes (tests/support/aws_calls.py) into
 aws_calls.unit_recording() (.local/aws-calls/unit.jsonl); the end-to-end IAM test
-(tests/e2e/test_iam_by_use.py) evaluates them too."""
+(tests/e2e/test_iam_by_use.py) evaluates them too. Run on several processes (pytest-xdist, `make unit`), each
+worker records into a file of its own (a test counting its calls reads only its own process's), and the
+controller gathers them into unit.jsonl when the run ends.
+
+Every botocore session of the run shares one data loader (tests/support/botocore_models.py): the service
+models are read from disk once per process, not once per test."""
 
 import functools
 import os
@@ -11,24 +16,35 @@ from pathlib import Path
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from tests.support import aws_calls
+from tests.support import aws_calls, botocore_models
 from tests.support.clock import BOUNDARIES, DEFAULT_START, TestClock, parse_instant
 
 REPO = Path(__file__).resolve().parents[2]
-UNIT_RECORDING = Path(aws_calls.unit_recording())
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")  # a pytest-xdist worker; the controller has no workerinput
 
 
 def pytest_configure(config):
-    UNIT_RECORDING.parent.mkdir(parents=True, exist_ok=True)
-    UNIT_RECORDING.write_text("")  # this run's calls only
+    recording = Path(aws_calls.unit_recording())  # the worker's own file on a pytest-xdist worker
+    recording.parent.mkdir(parents=True, exist_ok=True)
+    if not _is_worker(config):
+        for stale in aws_calls.worker_recordings():  # an interrupted run's
+            stale.unlink()
+    recording.write_text("")  # this run's calls only
     package = str(REPO / "lambda_src" / "gateway") + "/"
     aws_calls.install(
-        str(UNIT_RECORDING), DEFAULT_ACCOUNT_ID, functools.partial(aws_calls.function_calling, package)
+        str(recording), DEFAULT_ACCOUNT_ID, functools.partial(aws_calls.function_calling, package)
     )
+    botocore_models.share()
 
 
 def pytest_unconfigure(config):
+    botocore_models.unshare()
     aws_calls.uninstall()
+    if not _is_worker(config):
+        aws_calls.gather_worker_recordings()
 
 
 def pytest_addoption(parser):

@@ -10,6 +10,7 @@ from gateway.auth.tokens import JwksCache, TokenVerifier
 from gateway.aws import reset_clients
 from gateway.main import create_app
 from gateway.settings import get_settings
+from tests.support import moto_state
 from tests.support.aws import build_stack
 
 
@@ -36,11 +37,21 @@ def client():
     return TestClient(create_app(), raise_server_exceptions=False)
 
 
-@pytest.fixture
-def stack(monkeypatch):
-    """The Terraform-made resources, in moto, with the app's settings pointing at them."""
+@pytest.fixture(scope="session")
+def built_stack():
+    """The Terraform-made resources, built in moto once per test process, and moto's state right after."""
     with mock_aws():
         built = build_stack()
+        return built, moto_state.kept()
+
+
+@pytest.fixture
+def stack(monkeypatch, built_stack):
+    """The Terraform-made resources, in moto, with the app's settings pointing at them: moto holds what
+    building them left and nothing else (tests/support/moto_state.py), whatever earlier tests made."""
+    built, state = built_stack
+    with mock_aws():
+        moto_state.given_back(state)
         for variable, value in built.environment().items():
             monkeypatch.setenv(variable, value)
         _reset_process_state()
