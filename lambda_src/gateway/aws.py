@@ -17,7 +17,9 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.serialize import JSONSerializer
 
+from gateway.dynamodb_json import DynamoDBJsonSerializer
 from gateway.settings import get_settings
 
 # Fail fast enough to answer before API Gateway's 29 s integration timeout.
@@ -78,6 +80,16 @@ def table(name: str) -> "Table":
 def _prepare_dynamodb(dynamodb: Any) -> None:
     dynamodb.meta.events.register("before-call.dynamodb.Scan", _refuse_scan)
     _drop_table_arn_lists(dynamodb)
+    _write_bodies_compiled(dynamodb)
+
+
+def _write_bodies_compiled(dynamodb: Any) -> None:
+    """Request bodies from converters compiled once per operation (gateway/dynamodb_json.py), the same
+    bytes as botocore's serializer walking the model on every request. Only over botocore's plain JSON
+    serializer (parameter validation off): any other stays."""
+    serializer = getattr(dynamodb, "_serializer", None)
+    if type(serializer) is JSONSerializer:
+        dynamodb._serializer = DynamoDBJsonSerializer(serializer)
 
 
 # The endpoint parameter botocore fills, per BatchGetItem and TransactWriteItems, with a JMESPath search over
