@@ -491,14 +491,21 @@ def test_a_record_whose_first_send_went_through_unanswered_is_recorded_once(usag
     assert _usage_logs(caplog) == []
 
 
-@pytest.mark.parametrize("fault", ["throttling", "connection"])
-def test_a_record_that_still_fails_is_put_pending_with_its_outcome(usage, caplog, fault):
+# The put, its 9 roll-ups and the one item it carries: one cancellation code each, in their order.
+RECORD_CONFLICT_CODES = ",".join(r["Code"] for r in transaction_conflict(11).response["CancellationReasons"])
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason", "codes"),
+    [("conflict", "ClientError", RECORD_CONFLICT_CODES), ("connection", "EndpointConnectionError", "")],
+)
+def test_a_record_that_still_fails_is_put_pending_with_its_outcome(usage, caplog, fault, reason, codes):
     _faults().script(*[fault] * ATTEMPTS)
     assert usage.record(UNRESERVED, DONE, NOW_EPOCH, [_extra_put("audit")]) is False
     assert _call_item(UNRESERVED) == {**_pending_item(UNRESERVED), "outcome": _outcome(DONE)}
     assert _rollups() == {}
     assert ("X#audit", "X") not in _stored()
-    assert len(_deferred(caplog)) == 1
+    assert _deferred(caplog) == [("r-2", reason, codes)]
 
 
 def test_a_record_that_went_through_on_its_last_send_unanswered_counts_as_recorded(usage, caplog):
