@@ -72,7 +72,9 @@ OPTIONS = {
 def _prices() -> PriceTable:
     table = price_table()
     return PriceTable(
-        table.effective_date, {**table.prices, MYSTERY: table.prices["amazon.titan-text-express-v1"]}
+        table.effective_date,
+        # priced in the test region only: elsewhere it cannot be metered
+        {**table.prices, MYSTERY: {REGION: table.prices["amazon.titan-text-express-v1"]["*"]}},
     )
 
 
@@ -179,10 +181,10 @@ def bedrock(stack, monkeypatch):
     return ScriptedBedrock()
 
 
-def _service(bedrock: ScriptedBedrock, **options: Any) -> ModelService:
+def _service(bedrock: ScriptedBedrock, region: str = REGION, **options: Any) -> ModelService:
     limits = LimitService(LimitRepository(TABLE), POLICIES, DEFAULT)
     return ModelService(
-        bedrock, UsageRepository(TABLE, 30), PRICES, REGION, POLICIES, DEFAULT, limits, **options
+        bedrock, UsageRepository(TABLE, 30), PRICES, region, POLICIES, DEFAULT, limits, **options
     )
 
 
@@ -312,6 +314,21 @@ def test_an_inference_profile_is_called_as_asked_and_metered_as_its_base_model(s
     assert bedrock.calls[0]["model_id"] == NOVA
     assert _call_item()["model_id"] == "amazon.nova-lite-v1:0"
     assert bedrock.calls[0]["guardrail"] is None
+    assert "reserved" not in _call_item()  # a client's request id may come again: recorded first
+
+
+def test_a_call_is_priced_in_the_services_region(bedrock):
+    titan = SHAPES["amazon-titan-text"]
+    service = _service(bedrock, region="eu-central-1", **OPTIONS)
+    bedrock.answers.append(_invocation(titan.response, TokenUsage(1000, 1000)))
+    outcome = service.invoke(_caller(), titan.model_id, titan.request)
+    eu = PRICES.cost_micros(titan.model_id, "eu-central-1", TokenUsage(1000, 1000))
+    assert eu != cost(titan.model_id, 1000, 1000)  # the region has a price of its own
+    assert outcome.cost_micros == eu
+    worst = TokenUsage(estimate_input_tokens([json.dumps(titan.request)], 4), 50)
+    assert _call_item()["reserved_cost_micros"] == PRICES.cost_micros(titan.model_id, "eu-central-1", worst)
+    with pytest.raises(ModelNotPricedError):
+        service.check(MYSTERY, ("limited",))
 
 
 def test_an_answer_without_token_headers_is_counted_from_its_body(service, bedrock):
