@@ -477,8 +477,11 @@ def test_a_guardrail_that_intervenes_is_metered_as_billed_and_answered_with_its_
     assert audit.confirmed == 0
 
 
-def test_a_guardrail_without_a_message_answers_the_default_one(service, bedrock):
-    body = {"amazon-bedrock-guardrailAction": "INTERVENED"}
+@pytest.mark.parametrize("content", [None, [{"type": "text", "text": 42}]], ids=["no-content", "not-text"])
+def test_a_guardrail_without_a_message_answers_the_default_one(service, bedrock, content):
+    body: dict[str, Any] = {"amazon-bedrock-guardrailAction": "INTERVENED"}
+    if content is not None:
+        body["content"] = content
     bedrock.answers.append(_invocation(body))
     with pytest.raises(GuardrailIntervenedError) as blocked:
         service.invoke(_caller("open"), HAIKU.model_id, PARAMETERS)
@@ -734,6 +737,7 @@ def test_a_conversation_a_guardrail_stopped_settles_its_writes_and_answers_the_g
     assert blocked.value.details["input_tokens"] == 30
     assert (writes.asked, writes.confirmed) == ([None], 1)
     assert (_call_item()["status"], _call_item()["error_code"]) == ("failed", "guardrail_intervened")
+    assert "X#writes-1" in _stored_keys()  # written with the settlement
 
 
 def test_writes_of_a_settlement_left_to_the_reconciler_are_not_confirmed(service, bedrock):
