@@ -765,7 +765,7 @@ def test_embeddings_are_one_reservation_of_input_only_and_one_settlement(service
         {"inputText": "first text", "dimensions": 256, "normalize": True},
         {"inputText": "second", "dimensions": 256, "normalize": True},
     ]
-    assert [call["timeout"] for call in bedrock.calls] == [20.0, 20.0]
+    assert [(call["model_id"], call["timeout"]) for call in bedrock.calls] == [(TITAN_EMBED, 20.0)] * 2
     call = _call_item()
     assert call["reserved_tokens"] == estimate_input_tokens(["first text", "second"], 4)
     assert (call["input_tokens"], call["output_tokens"], call["latency_ms"], call["status"]) == (
