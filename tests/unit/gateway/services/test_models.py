@@ -642,7 +642,7 @@ MESSAGES = [
     {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t-1", "name": "look", "input": {"q": 1}}}]},
     {"role": "user", "content": [{"toolResult": {"toolUseId": "t-1", "content": [{"text": "a cat"}]}}]},
 ]
-SYSTEM = [{"text": "You are terse."}]
+SYSTEM = [{"text": "You are terse."}, {"cachePoint": {"type": "default"}}]  # a block without text
 TOOLS = {"tools": [{"toolSpec": {"name": "look", "inputSchema": {"json": {"type": "object"}}}}]}
 
 
@@ -681,6 +681,7 @@ def test_a_conversation_reserves_every_part_of_its_prompt_and_settles_with_its_w
         "",
         "",
         "You are terse.",
+        "",
         json.dumps(MESSAGES[1]["content"][0]["toolUse"]),
         json.dumps(MESSAGES[2]["content"][0]["toolResult"]),
         json.dumps(TOOLS),
@@ -703,13 +704,20 @@ def test_a_conversation_without_options_reserves_its_text_and_the_default_output
     assert "conversation_id" not in _call_item()
 
 
+def test_a_message_without_content_reserves_nothing_for_itself(service, bedrock):
+    messages = [{"role": "user", "content": [{"text": "Hello there"}]}, {"role": "assistant"}]
+    bedrock.answers.append(_conversation())
+    service.converse(_caller(), NOVA, messages)
+    assert _call_item()["reserved_tokens"] == estimate_input_tokens(["Hello there"], 4) + 500
+
+
 def test_a_failed_conversation_settles_its_writes_without_an_answer(service, bedrock):
     bedrock.answers.append(UpstreamError("model down"))
     writes = Writes()
     with pytest.raises(UpstreamError):
         service.converse(_caller(), NOVA, MESSAGES[:1], writes=writes)
     assert (writes.asked, writes.confirmed) == ([None], 1)
-    assert _call_item()["status"] == "failed"
+    assert (_call_item()["status"], _call_item()["error_code"]) == ("failed", "upstream_error")
     assert "X#writes-1" in _stored_keys()
 
 
