@@ -689,6 +689,7 @@ def test_a_conversation_reserves_every_part_of_its_prompt_and_settles_with_its_w
     reserved = estimate_input_tokens(prompt, 4) + 1600 + 64
     call = _call_item()
     assert (call["reserved_tokens"], call["conversation_id"], call["status"]) == (reserved, "c-1", "ok")
+    assert (call["input_tokens"], call["output_tokens"], call["latency_ms"]) == (30, 4, 9)
     assert _counters(started) == _used(started, 1, 34, real)
     assert (writes.asked, writes.confirmed, audit.confirmed) == ([Answer("A cat.", TokenUsage(30, 4))], 1, 1)
     assert {"X#writes-1", "X#audit"} <= _stored_keys()
@@ -742,7 +743,13 @@ def test_a_conversation_a_guardrail_stopped_settles_its_writes_and_answers_the_g
     with pytest.raises(GuardrailIntervenedError) as blocked:
         service.converse(_caller(), NOVA, MESSAGES[:1], writes=writes)
     assert blocked.value.message == "Not allowed."
-    assert blocked.value.details["input_tokens"] == 30
+    assert blocked.value.details == {
+        "input_tokens": 30,
+        "output_tokens": 4,
+        "guardrail_id": "grlimited",
+        "guardrail_version": "3",
+    }
+    assert _call_item()["latency_ms"] == 9
     assert (writes.asked, writes.confirmed) == ([None], 1)
     assert (_call_item()["status"], _call_item()["error_code"]) == ("failed", "guardrail_intervened")
     assert "X#writes-1" in _stored_keys()  # written with the settlement
