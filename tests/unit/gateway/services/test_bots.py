@@ -960,6 +960,24 @@ def test_a_store_search_pages_on_with_its_own_token_in_any_case(stack, gateway_c
             parts.service.store(other, 1, token)
 
 
+def test_a_store_token_pages_no_other_search(stack, gateway_clock):
+    parts = _editing()
+    _store_bots(parts, gateway_clock)
+    for title in ("Straße one", "Straße two"):
+        parts.service.create(OWNER, _draft(title=title, shared_scope="all"))
+    _, whole_store = parts.service.store(None, 1, None)
+    for search in ("beta", "xxxx", "XXXX"):  # whatever it looks for
+        with pytest.raises(InvalidPageTokenError):
+            parts.service.store(search, 1, whole_store)
+    first, street = parts.service.store("Straße", 1, None)
+    # Searches that differ in lower case are different searches ("straße" is not "strasse"), even where
+    # upper case would make them one ("STRASSE").
+    with pytest.raises(InvalidPageTokenError):
+        parts.service.store("STRASSE", 1, street)
+    second, _ = parts.service.store("STRAßE", 1, street)
+    assert sorted(bot.title for bot in first + second) == ["Straße one", "Straße two"]
+
+
 def test_a_use_ranks_the_bot_and_a_gone_bot_is_not_counted(stack):
     parts = _editing()
     bot = _created(parts)
