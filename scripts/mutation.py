@@ -85,7 +85,7 @@ MODULES: dict[str, Module] = {
         (f"{UNIT}/services/test_publications.py",),
         (f"{UNIT}/api/test_publications.py",),
     ),
-    "bot_sharing": Module(
+    "bots": Module(
         "lambda_src/gateway/services/bots.py",
         (f"{UNIT}/services/test_bots.py",),
         (f"{UNIT}/api/test_bots.py",),
