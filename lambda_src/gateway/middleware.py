@@ -45,7 +45,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_request_id)
+            if blocking.has_loop_to_itself(scope):
+                await self.app(scope, receive, send_with_request_id)
+            else:
+                await blocking.serve_alone(self.app, scope, receive, send_with_request_id)
         finally:
             # Method, path and status only: never headers, query strings or bodies.
             logger.info(
