@@ -2,6 +2,7 @@
 each DynamoDB failure is answered, and what each read returns. The service-level fault runs are in
 services/test_metering_faults.py; these tests call the repository directly and run in seconds."""
 
+import re
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -630,3 +631,29 @@ def test_a_users_total_of_a_period(usage):
     assert usage.total("ada", "DAY#2026-03-11")["cost_micros"] == 300
     assert usage.total("ada", "MONTH#2026-03")["requests"] == 1
     assert usage.total("ada", "DAY#2026-03-12") is None
+
+
+def _unused_values(request: dict) -> list[str]:
+    """Placeholders a request's items send but their expressions never use: DynamoDB refuses such a request
+    (ValidationException, "unused in expressions"); moto does not."""
+    unused = []
+    for entry in request["TransactItems"]:
+        (action,) = entry.values()
+        expressions = " ".join(action.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
+        placeholders = re.findall(r":\w+", expressions)
+        unused += [name for name in action.get("ExpressionAttributeValues", {}) if name not in placeholders]
+    return unused
+
+
+def test_every_value_a_transaction_sends_is_used_by_its_expressions(usage):
+    sent: list[dict] = []
+    aws.client("dynamodb").meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems", lambda params, **_: sent.append(params)
+    )
+    usage.begin(CALL, NOW_EPOCH)
+    usage.settle(CALL, DONE)
+    usage.settle(replace(CALL, request_id="r-3"), BROKEN)  # refused on its condition: no pending call
+    usage.record(UNRESERVED, BROKEN, NOW_EPOCH)
+    usage.count_conversation("ada", "2026-03-11T10", "c-1")
+    assert len(sent) == 5
+    assert [_unused_values(request) for request in sent] == [[]] * 5
