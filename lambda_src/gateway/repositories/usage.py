@@ -2,14 +2,16 @@
 
 Items (table `usage`):
   CALL#<user id>#<request id> / CALL   one call: pending until settled, then ok or failed (error_code: why;
-                                       TTL expires_at);
+                                       settled_by: which settlement; TTL expires_at);
                                        gsi1 = USER#<user id> / CALL#<time>#<request id>
   USER#<user id> / <period>#TOTAL      roll-up per period: DAY#yyyy-mm-dd, MONTH#yyyy-mm
   USER#<user id> / <period>#MODEL#<id> roll-up per period and model
   GLOBAL#<shard> / <period>#TOTAL|MODEL#<id>  the organisation's roll-ups (and conversations), in 8 shards
 Settling writes the call and every roll-up in one transaction, conditioned on the call still being pending:
 a retried request id is never counted twice, and reports never scan. Both transactions are retried through
-conflicts and throttles (repositories/transactions.py). A pending call holds what it reserved, and a
+conflicts and throttles (repositories/transactions.py); a settlement that went through with its answer lost
+(the resend then fails its condition) is told from another by `settled_by`, so the items it carried (the
+audit event, a conversation's messages) count as written. A pending call holds what it reserved, and a
 settlement that still fails leaves its outcome on the call: services/reconciler.py settles or releases it.
 A call that reserved nothing (services/models.py says when) is not written before: `record` puts it whole,
 settled, with its roll-ups in one transaction; if that still fails, the call is put pending with its outcome
@@ -268,9 +270,10 @@ class UsageRepository:
     def settle(
         self, call: CallRecord, settlement: Settlement, extra_items: list[dict[str, Any]] | None = None
     ) -> bool:
-        """Record the outcome and add it to the roll-ups, once; False when it was settled before, or when
-        the transaction still failed after its retries: the outcome then stays on the pending call (or, if
-        even that write fails, the call stays pending as it was) for the reconciler."""
+        """Record the outcome and add it to the roll-ups, once; True when this settlement went through (even
+        if its answer was lost); False when another settled the call before, or when the transaction still
+        failed after its retries: the outcome then stays on the pending call (or, if even that write fails,
+        the call stays pending as it was) for the reconciler."""
         names = {"#status": "status"}
         values = {
             ":user_partition": f"USER#{call.user_id}",
@@ -288,6 +291,10 @@ class UsageRepository:
         if settlement.error_code:
             update += ", error_code = :error"
             values[":error"] = settlement.error_code
+        # This settlement's own mark: its write is told from another's when an answer is lost.
+        settlement_id = uuid.uuid4().hex
+        update += ", settled_by = :settled_by"
+        values[":settled_by"] = settlement_id
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -304,13 +311,23 @@ class UsageRepository:
         try:
             transact_write([*items, *(extra_items or [])])
         except (ClientError, ConnectionError, HTTPClientError) as exc:
+            if self._settled_by(call, settlement_id):  # a send went through, its answer lost
+                return True
             codes = cancellation_codes(exc) if isinstance(exc, ClientError) else []
             if codes and codes[0] == "ConditionalCheckFailed":
-                return False  # settled before (by an earlier send of this write, or by the reconciler)
+                return False  # settled before, by another settlement (the reconciler's, or the invocation's)
             _log_deferred(call, exc, codes)
             self._keep_outcome(call, settlement)
             return False
         return True
+
+    def _settled_by(self, call: CallRecord, settlement_id: str) -> bool:
+        """Whether the stored call was settled by this settlement; False when it cannot be read."""
+        try:
+            stored = self.call(call.user_id, call.request_id)
+        except (ClientError, ConnectionError, HTTPClientError):
+            return False
+        return stored is not None and stored.get("settled_by") == settlement_id
 
     def _rollup_items(self, call: CallRecord, settlement: Settlement) -> list[dict[str, Any]]:
         """The ADDs of one settled call to the user's and the organisation's roll-ups."""

@@ -377,7 +377,7 @@ def test_a_call_is_read_back_strongly_consistent(usage):
 def test_a_settlement_stores_the_outcome_and_adds_it_to_every_rollup(usage, caplog):
     usage.begin(CALL, NOW_EPOCH)
     assert usage.settle(CALL, DONE, [_extra_put("audit")]) is True
-    assert _call_item() == {**_pending_item(CALL), **_outcome(DONE), "gsi1pk": "USER#ada"}
+    assert _unmarked(_call_item()) == {**_pending_item(CALL), **_outcome(DONE), "gsi1pk": "USER#ada"}
     assert _rollups() == _expected_rollups(CALL, DONE)
     assert ("X#audit", "X") in _stored()
     assert _usage_logs(caplog) == []
@@ -386,7 +386,7 @@ def test_a_settlement_stores_the_outcome_and_adds_it_to_every_rollup(usage, capl
 def test_a_failed_settlement_keeps_its_error_code_and_counts_an_error(usage):
     usage.begin(CALL, NOW_EPOCH)
     assert usage.settle(CALL, BROKEN) is True
-    assert _call_item() == {**_pending_item(CALL), **_outcome(BROKEN), "gsi1pk": "USER#ada"}
+    assert _unmarked(_call_item()) == {**_pending_item(CALL), **_outcome(BROKEN), "gsi1pk": "USER#ada"}
     assert _rollups() == _expected_rollups(CALL, BROKEN)
 
 
@@ -399,9 +399,45 @@ def test_a_call_is_settled_once(usage, caplog):
     assert _usage_logs(caplog) == []  # not a deferral: nothing is left to do
 
 
+def _unmarked(settled: dict) -> dict:
+    """A call settled by `settle`, without the mark of the settlement that did it (a fresh id each)."""
+    assert re.fullmatch(r"[0-9a-f]{32}", settled.pop("settled_by"))
+    return settled
+
+
 def _usage_logs(caplog) -> list:
     """The repository's own log lines (the retries log theirs)."""
     return [record for record in caplog.records if record.name == "gateway.repositories.usage"]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [("answer_lost",), (*["throttling"] * (ATTEMPTS - 1), "answer_lost")],
+    ids=["resend-refused", "last-send"],
+)
+def test_a_settlement_that_went_through_unanswered_is_its_own(usage, caplog, script):
+    usage.begin(CALL, NOW_EPOCH)
+    _faults().script(*script)
+    assert usage.settle(CALL, DONE, [_extra_put("audit")]) is True
+    assert _rollups() == _expected_rollups(CALL, DONE)
+    assert "outcome" not in _call_item()
+    assert _usage_logs(caplog) == []
+
+
+def test_a_settlement_that_cannot_tell_its_own_write_counts_it_as_another(usage):
+    usage.begin(CALL, NOW_EPOCH)
+    _faults().script("answer_lost")
+    _faults("GetItem").script("connection")
+    assert usage.settle(CALL, DONE) is False
+    assert _rollups() == _expected_rollups(CALL, DONE)  # settled once all the same
+
+
+def test_another_settlement_is_not_taken_for_this_one(usage):
+    usage.begin(CALL, NOW_EPOCH)
+    usage.settle(CALL, DONE)
+    first = _call_item()["settled_by"]
+    assert usage.settle(CALL, DONE) is False
+    assert _call_item()["settled_by"] == first
 
 
 def _deferred(caplog) -> list[tuple[str, str, str]]:
@@ -446,7 +482,7 @@ def test_an_outcome_is_never_stored_on_a_settled_call(usage, caplog):
     usage.settle(CALL, DONE)
     _faults().script(*["throttling"] * ATTEMPTS)
     assert usage.settle(CALL, BROKEN) is False
-    assert _call_item() == {**_pending_item(CALL), **_outcome(DONE), "gsi1pk": "USER#ada"}
+    assert _unmarked(_call_item()) == {**_pending_item(CALL), **_outcome(DONE), "gsi1pk": "USER#ada"}
     assert [r.getMessage() for r in _usage_logs(caplog)][-1] == "outcome of an unsettled call not stored"
 
 

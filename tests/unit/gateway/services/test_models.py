@@ -608,6 +608,25 @@ def test_a_settlement_that_went_through_unanswered_confirms_the_audit_event(serv
     assert "X#audit" in _stored_keys()
 
 
+@pytest.mark.parametrize(
+    "script",
+    [("answer_lost",), (*["throttling"] * (ATTEMPTS - 1), "answer_lost")],
+    ids=["resend-refused", "last-send"],
+)
+def test_a_reserved_call_whose_settlement_went_through_unanswered_confirms_its_writes(
+    service, bedrock, script
+):
+    # The settlement applied but its answer was lost: the resend fails its condition, or there is none.
+    # Unconfirmed, the audit middleware would write a second event for the request.
+    bedrock.answers.append(_conversation())
+    FaultInjector().attach(aws.client("dynamodb")).script(None, *script)
+    audit, writes = Audit(), Writes()
+    service.converse(_caller(audit=audit), NOVA, MESSAGES[:1], writes=writes)
+    assert _call_item()["status"] == "ok"
+    assert (audit.confirmed, writes.confirmed) == (1, 1)
+    assert {"X#audit", "X#writes-1"} <= _stored_keys()
+
+
 @pytest.mark.parametrize("reusable", [False, True], ids=["reserved-nothing", "reserved"])
 def test_a_settlement_left_to_the_reconciler_confirms_no_write(service, bedrock, reusable):
     bedrock.answers.append(_invocation(HAIKU.response))
