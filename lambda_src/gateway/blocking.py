@@ -18,12 +18,14 @@ import contextvars
 import functools
 import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 _loop_to_itself: ContextVar[bool] = ContextVar("request_has_loop_to_itself", default=False)
 
@@ -62,14 +64,17 @@ def as_async[**P, T](func: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]
 
 # As many requests at once as FastAPI's threadpool (anyio's default limit) ran blocking work for.
 REQUEST_THREADS = 40
-_request_threads: ThreadPoolExecutor | None = None
+_request_threads: "ThreadPoolExecutor | None" = None
 _REQUEST_THREADS_LOCK = threading.Lock()
 _thread_state = threading.local()
 
 
-def _threads() -> ThreadPoolExecutor:
+def _threads() -> "ThreadPoolExecutor":
     global _request_threads
     if _request_threads is None:
+        # Imported here: a Lambda invocation never hands a request off, and its cold start need not load it.
+        from concurrent.futures import ThreadPoolExecutor
+
         with _REQUEST_THREADS_LOCK:
             if _request_threads is None:
                 _request_threads = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="gateway-request")

@@ -53,6 +53,8 @@ def test_the_cold_import_builds_no_router_and_imports_neither_pydantic_v1_nor_py
     # Services too load with the first request that needs them (gateway/deps.py).
     assert "gateway.services.models" not in loaded
     assert "gateway.services.bots" not in loaded
+    # The request threads of a server (gateway/blocking.py): a Lambda invocation never hands a request off.
+    assert "concurrent.futures.thread" not in loaded
 
 
 def test_every_router_module_is_listed_once():
