@@ -803,8 +803,8 @@ def test_an_edit_sets_or_removes_the_guardrail_among_those_listed(stack):
     with pytest.raises(GuardrailNotAllowedError):
         parts.service.update(OWNER, bot.bot_id, BotDraft(guardrail=OTHER_GUARD), {"guardrail"})
     assert parts.repository.get(bot.bot_id) == bot
-    removed = parts.service.update(OWNER, bot.bot_id, BotDraft(guardrail=GUARD), set())
-    assert removed.guardrail == {"id": "botguard1", "version": "2"}  # not named: kept
+    kept = parts.service.update(OWNER, bot.bot_id, BotDraft(guardrail=None), set())
+    assert kept.guardrail == {"id": "botguard1", "version": "2"}  # not named: kept
     removed = parts.service.update(OWNER, bot.bot_id, BotDraft(), {"guardrail"})
     assert removed.guardrail is None
     assert parts.repository.get(bot.bot_id).guardrail is None
