@@ -57,7 +57,9 @@ LIMITED = GroupPolicy(
 )
 OPEN = GroupPolicy(precedence=2, allowed_models=["anthropic.*", "amazon.*"])
 POLICIES = {"limited": LIMITED, "open": OPEN}
-DEFAULT = GroupPolicy(allowed_models=["amazon.titan-text-express-v1"])
+DEFAULT = GroupPolicy(
+    allowed_models=["amazon.titan-text-express-v1"], guardrail=Guardrail(id="grdefault", version="1")
+)
 ATTEMPTS = transactions.DEFAULT_POLICY.attempts
 ELEVEN_IN_SEVEN_OUT = TokenUsage(11, 7)  # what the scripted model reports unless told otherwise
 # The service's options in these tests, none of them its default.
@@ -261,6 +263,7 @@ def test_the_guardrail_is_the_bots_else_the_callers_policys(service):
     assert service.guardrail_for(_caller(guardrail=bots)) == bots
     assert service.guardrail_for(_caller()) == GUARDRAIL
     assert service.guardrail_for(_caller("open")) is None
+    assert service.guardrail_for(_caller("no-such-group")) == DEFAULT.guardrail
 
 
 # invoke
@@ -344,8 +347,14 @@ def test_an_answer_without_token_headers_is_counted_from_its_body(service, bedro
         (HAIKU.model_id, {"unexpected": True}, TokenUsage(0, 0), {"unexpected": True}),
         (HAIKU.model_id, "not json", TokenUsage(0, 0), "not json"),
         (MYSTERY, {"usage": {"input_tokens": 5}}, TokenUsage(0, 0), {"usage": {"input_tokens": 5}}),
+        (
+            HAIKU.model_id,
+            {"content": [{"type": "text", "text": 42}]},
+            TokenUsage(0, 0),
+            {"content": [{"type": "text", "text": 42}]},
+        ),
     ],
-    ids=["unknown-body", "not-json", "unknown-model"],
+    ids=["unknown-body", "not-json", "unknown-model", "not-text"],
 )
 def test_an_answer_of_unknown_shape_is_passed_on_raw(service, bedrock, model_id, body, usage, raw):
     bedrock.answers.append(_invocation(body, usage=None))
@@ -355,7 +364,7 @@ def test_an_answer_of_unknown_shape_is_passed_on_raw(service, bedrock, model_id,
 
 
 @pytest.mark.parametrize(
-    ("max_tokens", "reserved"), [(None, 500), (0, 500), (-5, 500), ("50", 500), (7.9, 7), (64, 64)]
+    ("max_tokens", "reserved"), [(None, 500), (0, 500), (-5, 500), ("50", 500), (1, 1), (7.9, 7), (64, 64)]
 )
 def test_the_output_reserved_is_the_requests_maximum_else_the_default(service, bedrock, max_tokens, reserved):
     parameters = {**HAIKU.request}
@@ -535,6 +544,16 @@ def test_the_override_read_with_the_key_is_the_one_applied(service, bedrock):
         service.invoke(
             _caller("open", "r-2", limit_override={"requests_per_minute": 1}), HAIKU.model_id, PARAMETERS
         )
+    assert refused.value.details["limit"] == 1
+
+
+def test_the_override_stored_for_the_caller_is_applied_when_none_comes_with_the_key(service, bedrock):
+    limits = LimitService(LimitRepository(TABLE), POLICIES, DEFAULT)
+    limits.set_override("ada", {"requests_per_minute": 1}, "2026-03-11T10:00:00.000Z", "admin")
+    bedrock.answers.append(_invocation(HAIKU.response))
+    service.invoke(_caller("open"), HAIKU.model_id, PARAMETERS)
+    with pytest.raises(LimitExceededError) as refused:
+        service.invoke(_caller("open", "r-2"), HAIKU.model_id, PARAMETERS)
     assert refused.value.details["limit"] == 1
 
 
