@@ -251,6 +251,14 @@ def test_a_model_is_checked_by_its_base_id(service):
         service.check("stability.unpriced-model-v1", ("limited",))
 
 
+def test_a_caller_of_no_known_group_checks_models_under_the_default_policy(service):
+    assert service.check("amazon.titan-text-express-v1", ("no-such-group",)).model_id == (
+        "amazon.titan-text-express-v1"
+    )
+    with pytest.raises(ModelNotAllowedError):
+        service.check(HAIKU.model_id, ("no-such-group",))
+
+
 def test_a_model_missing_from_the_catalog_is_not_found(service):
     with pytest.raises(ModelNotFoundError) as missing:
         service.check("acme.nothing-v9", ("limited",))
