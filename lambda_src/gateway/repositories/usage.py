@@ -254,11 +254,16 @@ class UsageRepository:
 
     def _own_item(self, call: CallRecord) -> dict[str, Any] | None:
         """The stored call if this request wrote it; None if another did, none did, or it cannot be read."""
+        return self._stored_marked(call, "attempt", call.attempt)
+
+    def _stored_marked(self, call: CallRecord, attribute: str, mark: str) -> dict[str, Any] | None:
+        """The stored call if its `attribute` holds `mark` (the write that set it was ours); None otherwise,
+        or when it cannot be read."""
         try:
             stored = self.call(call.user_id, call.request_id)
         except (ClientError, ConnectionError, HTTPClientError):
             return None
-        return stored if stored is not None and stored.get("attempt") == call.attempt else None
+        return stored if stored is not None and stored.get(attribute) == mark else None
 
     def call(self, user_id: str, request_id: str) -> dict[str, Any] | None:
         return (
@@ -323,11 +328,7 @@ class UsageRepository:
 
     def _settled_by(self, call: CallRecord, settlement_id: str) -> bool:
         """Whether the stored call was settled by this settlement; False when it cannot be read."""
-        try:
-            stored = self.call(call.user_id, call.request_id)
-        except (ClientError, ConnectionError, HTTPClientError):
-            return False
-        return stored is not None and stored.get("settled_by") == settlement_id
+        return self._stored_marked(call, "settled_by", settlement_id) is not None
 
     def _rollup_items(self, call: CallRecord, settlement: Settlement) -> list[dict[str, Any]]:
         """The ADDs of one settled call to the user's and the organisation's roll-ups."""
