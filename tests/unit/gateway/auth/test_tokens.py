@@ -149,6 +149,42 @@ def test_bad_tokens_are_refused_without_echo(case, token):
         assert token not in raised.value.message
 
 
+@pytest.mark.parametrize("filler", ["", "a", "ab", "abc"])
+def test_a_header_of_any_length_is_read(filler):
+    """base64url drops the padding: a header segment of each length modulo 4 must still be read."""
+    token = jwt.encode(claims(), PRIVATE_KEY, algorithm="RS256", headers={"kid": "dummy", "x": filler})
+    lengths = {
+        len(
+            jwt.encode(claims(), PRIVATE_KEY, algorithm="RS256", headers={"kid": "dummy", "x": f}).split(".")[
+                0
+            ]
+        )
+        % 4
+        for f in ["", "a", "ab", "abc"]
+    }
+    assert lengths >= {0, 2, 3}  # every length a base64url segment can have
+    assert verifier().verify(token)["sub"] == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("case", "header_segment"),
+    [
+        # {"alg":"RS256","kid":"unk"} and {"alg":"RS256","kid":"u"} with a "!" put in: a lenient base64 reader
+        # skips the "!" and reads an unknown kid, so the forged token would set off a JWKS fetch
+        ("a character outside base64url", "eyJhbGciOiJSUzI1NiIsImtpZCI6!InVuayJ9"),
+        ("a character outside base64url, one padding short", "eyJhbGciOiJSUzI1NiIsImtpZCI6!InUifQ"),
+        ("a padded segment", "eyJhbGciOiJSUzI1NiIsImtpZCI6InUifQ=="),
+        ("not ASCII", "eyJhbGciOiJSUzI1NiIsImtpZCI6InVuayJ9é"),
+    ],
+)
+def test_a_header_that_is_not_strict_base64url_is_refused_before_any_jwks_fetch(case, header_segment):
+    fetch = CountingFetch()
+    body = sign(claims()).split(".", 1)[1]
+    with pytest.raises(InvalidTokenError):
+        verifier(fetch=fetch).verify(f"{header_segment}.{body}")
+    assert fetch.calls == 0, case
+
+
 def test_jwks_is_fetched_once_and_cached():
     fetch = CountingFetch()
     checker = verifier(fetch=fetch)
