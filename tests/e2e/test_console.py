@@ -281,3 +281,51 @@ def test_a_member_and_an_admin_use_the_console(stack, browser, admin):
     boss.close()
     member.close()
     assert console_routes() <= Console.shots, f"pages never screenshotted: {console_routes() - Console.shots}"
+
+
+# Two error notes, each in a component of its own (as two loads of a page are), whose errors the test sets in
+# any order; answers how many notes each step left visible.
+TWO_NOTES_SET_IN_TURN = """async (steps) => {
+  const entry = document.querySelector('script[type="module"]').src;
+  const ui = await import(entry.replace(/app\\.js$/, "ui.js"));
+  const setters = [];
+  const Slot = ({ index }) => {
+    const [error, setError] = ui.useState(null);
+    setters[index] = setError;
+    return ui.html`<${ui.ErrorNote} error=${error} />`;
+  };
+  const root = document.createElement("div");
+  document.body.append(root);
+  ui.render(ui.html`<div><${Slot} index=${0} /><${Slot} index=${1} /></div>`, root);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  const refusal = { code: "invalid_token", message: "This session has been signed out.", status: 401 };
+  const visible = [];
+  for (const [index, set] of steps) {
+    setters[index](set ? refusal : null);
+    await settle();
+    visible.push([...root.querySelectorAll("p.error")].filter((note) => !note.hidden).length);
+  }
+  return visible;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("steps", "visible"),
+    [
+        ([[0, True], [1, True]], [1, 1]),
+        # the later note fails first: once the earlier one says the same, the later one hides
+        ([[1, True], [0, True]], [1, 1]),
+        # the note it repeated goes: the later one shows again
+        ([[1, True], [0, True], [0, False]], [1, 1, 1]),
+        ([[0, True], [1, True], [1, False], [0, False]], [1, 1, 1, 0]),
+    ],
+)
+def test_the_same_refusal_from_two_loads_is_shown_once_whichever_fails_first(stack, browser, steps, visible):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.api_url}/")
+        page.get_by_role("button", name="Log in").wait_for()
+        assert page.evaluate(TWO_NOTES_SET_IN_TURN, steps) == visible
+    finally:
+        context.close()

@@ -45,24 +45,34 @@ export function useAction(action) {
 }
 
 /** The same refusal from requests made at once (a page's loads) is shown once: a note hides itself while an
- * earlier note on the page says the same. */
+ * earlier note on the page says the same. The first note saying it is never hidden, so hidden notes count too. */
 function repeatsAnEarlierNote(node) {
   return [...document.querySelectorAll("p.error[data-error]")].some(
     (other) =>
       other !== node &&
-      !other.hidden &&
       other.dataset.error === node.dataset.error &&
       other.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING,
   );
 }
 
+const NOTES_CHANGED = "error-notes-changed";
+const announceNotesChanged = () => document.dispatchEvent(new Event(NOTES_CHANGED));
+
 export function ErrorNote({ error }) {
   const box = useRef(null);
   const [repeat, setRepeat] = useState(false);
+  const said = error ? `${error.code || ""} ${error.message || String(error)}` : null;
+  // Every note decides again whenever a note appears, changes or goes: the earlier of two notes saying the same
+  // may be the later to render (its load failed last), and the one it repeats may go first.
   useEffect(() => {
-    const repeats = Boolean(box.current) && repeatsAnEarlierNote(box.current);
-    if (repeats !== repeat) setRepeat(repeats);
-  });
+    const check = () => setRepeat(Boolean(box.current) && repeatsAnEarlierNote(box.current));
+    document.addEventListener(NOTES_CHANGED, check);
+    announceNotesChanged();
+    return () => {
+      document.removeEventListener(NOTES_CHANGED, check);
+      setTimeout(announceNotesChanged); // once this note has left the page
+    };
+  }, [said]);
   if (!error) return null;
   const message = error.message || String(error);
   const code = error.code ? html`<code>${error.code}</code> ` : null;
@@ -71,7 +81,7 @@ export function ErrorNote({ error }) {
     error.status === 401
       ? html` <button type="button" class="link" onClick=${() => logout().finally(() => go("login"))}>Log in again</button>`
       : null;
-  return html`<p ref=${box} class="error" role="alert" data-error=${`${error.code || ""} ${message}`} hidden=${repeat}>${code}${message}${again}</p>`;
+  return html`<p ref=${box} class="error" role="alert" data-error=${said} hidden=${repeat}>${code}${message}${again}</p>`;
 }
 
 export function Loading({ state, children }) {
