@@ -77,3 +77,13 @@ def test_an_interrupted_run_stops_mutmut_with_every_worker_it_forked(tmp_path, m
     while not _gone(worker) and time.monotonic() < waited_until:
         time.sleep(0.05)
     assert _gone(worker)
+
+
+def test_a_module_may_use_the_time_left_but_a_minute_for_each_module_after_it():
+    assert mutation.module_seconds(1800, modules_after=10) == 1800 - 10 * 60
+    assert mutation.module_seconds(1800, modules_after=0) == 1800
+
+
+def test_a_module_gets_at_least_an_equal_share_when_little_time_is_left():
+    assert mutation.module_seconds(300, modules_after=9) == 30
+    assert mutation.module_seconds(660, modules_after=10) == 60  # where both rules agree
