@@ -24,6 +24,7 @@ export GATEWAY_TEST_AWS_CALLS_DIR ?= $(CURDIR)/.local/aws-calls/make
 #: SINCE, FOLLOW=0     make logs: minutes of past lines (10); print them and exit instead of following
 #: DURATION            make bench-http: seconds per concurrency level (10)
 #: MODULES             make mutation: the rule modules to mutate (all)
+#: MUTATION_MINUTES    make mutation: the bound of the whole run, in minutes (30)
 #: UNIT_WORKERS        make unit, boundaries: processes the unit tests run on, a test file to each (2; 0: one)
 #: RUNS                make boundaries: full unit runs, the clock at each boundary in turn (20)
 #: PYTHON312           the CPython 3.12 to build .venv with (found on PATH or under pyenv)
