@@ -61,7 +61,8 @@ const announceNotesChanged = () => document.dispatchEvent(new Event(NOTES_CHANGE
 export function ErrorNote({ error }) {
   const box = useRef(null);
   const [repeat, setRepeat] = useState(false);
-  const said = error ? `${error.code || ""} ${error.message || String(error)}` : null;
+  const message = error ? error.message || String(error) : null;
+  const said = error ? `${error.code || ""} ${message}` : null;
   // Every note decides again whenever a note appears, changes or goes: the earlier of two notes saying the same
   // may be the later to render (its load failed last), and the one it repeats may go first.
   useEffect(() => {
@@ -74,7 +75,6 @@ export function ErrorNote({ error }) {
     };
   }, [said]);
   if (!error) return null;
-  const message = error.message || String(error);
   const code = error.code ? html`<code>${error.code}</code> ` : null;
   // A session the API no longer accepts (signed out, disabled, expired): offer the way back in.
   const again =
